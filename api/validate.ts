@@ -26,10 +26,16 @@ function describe(e: ErrorObject): string {
     case 'additionalProperties': return `${join(at, String(p.additionalProperty))}: unknown field`;
     case 'required': return `${join(at, String(p.missingProperty))}: required`;
     case 'enum': return `${at || '(root)'}: must be one of ${(p.allowedValues as unknown[]).join(', ')}`;
+    case 'anyOf': return `${at || '(root)'}: has the wrong type`;
     default: return `${at || '(root)'}: ${e.message}`;
   }
 }
 const join = (a: string, b: string) => (a ? `${a}.${b}` : b);
+
+/** Drops the per-branch noise of a failed anyOf; its own error says the value has the wrong type. */
+function readable(errors: ErrorObject[]): ErrorObject[] {
+  return errors.filter((e) => !/\/anyOf\/\d+\//.test(e.schemaPath));
+}
 
 /** Walks value alongside schema and runs every rule's predicate where the schema declares it. */
 export function checkRules(schema: TSchema, value: unknown, at = ''): string[] {
@@ -47,7 +53,7 @@ export function checkRules(schema: TSchema, value: unknown, at = ''): string[] {
 export function compile<T>(schema: TSchema): (data: unknown) => Result<T> {
   const validate: ValidateFunction = ajv.compile(schema);
   return (data) => {
-    if (!validate(data)) return { ok: false, errors: (validate.errors ?? []).map(describe) };
+    if (!validate(data)) return { ok: false, errors: [...new Set(readable(validate.errors ?? []).map(describe))] };
     const errors = checkRules(schema, data);
     return errors.length ? { ok: false, errors } : { ok: true, value: data as T };
   };

@@ -1,0 +1,13 @@
+// Structured logs (pino). Redaction is a second line of defence: code never passes a key to a logger.
+
+import { pino, type Logger } from 'pino';
+
+export function createLogger(level = process.env.TRIAGE_LOG_LEVEL ?? 'info'): Logger {
+  return pino({
+    level,
+    base: { component: 'sidecar' },
+    redact: { paths: ['apiKey', '*.apiKey', '*.*.apiKey', 'headers.authorization', 'headers["x-api-key"]', 'headers["api-key"]', 'headers["x-goog-api-key"]'], censor: '[redacted]' },
+  });
+}
+
+export type { Logger };

@@ -1,0 +1,124 @@
+// Wires the sidecar: config store and its source, metrics, proxy and admin listeners.
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdminApp } from './admin.ts';
+import { loadConfigFile, type LoadResult } from './config/load.ts';
+import { ConfigStore } from './config/store.ts';
+import { watchFile } from './config/watch.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import type { Shared } from './proxy/context.ts';
+import { closeUpstreamPools } from './proxy/upstream.ts';
+import { HealthRegistry } from './resilience/health.ts';
+import { createProxyServer } from './server.ts';
+
+export interface SidecarOptions {
+  /** Standalone mode: the YAML/JSON config file, hot-reloaded. */
+  configPath?: string;
+  /** host:port for the proxy; the host must be a loopback address. */
+  listen: string;
+  /** host:port for /metrics, /healthz, /readyz. */
+  adminListen: string;
+  maxBodyBytes?: number;
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Sidecar {
+  proxyURL: string;
+  adminURL: string;
+  store: ConfigStore;
+  metrics: Metrics;
+  health: HealthRegistry;
+  /** Re-reads the config file now (tests; the watcher calls it on change). */
+  reload(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export class StartupError extends Error {}
+
+export function parseHostPort(s: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(s);
+  if (!m) throw new StartupError(`invalid address "${s}": expected host:port`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
+  const proxyAddr = parseHostPort(opts.listen);
+  if (!isLoopback(proxyAddr.host)) throw new StartupError(`--listen must be a loopback address (127.0.0.1); got ${proxyAddr.host}`);
+  const adminAddr = parseHostPort(opts.adminListen);
+  const log = opts.logger ?? createLogger();
+  const metrics = createMetrics();
+  const health = new HealthRegistry();
+  const store = new ConfigStore(metrics, log, health);
+
+  let reload = async (): Promise<string[]> => [];
+  let watcher: { close(): void } | undefined;
+  if (opts.configPath) {
+    const path = opts.configPath;
+    const load = (): Promise<LoadResult> => loadConfigFile(path, opts.env ?? process.env);
+    const first = await load();
+    if (!first.ok) throw new StartupError(`invalid config ${path}:\n  ${first.errors.join('\n  ')}`);
+    store.apply(first, 'file');
+    reload = async () => store.apply(await load(), 'file');
+    watcher = watchFile(path, () => void reload());
+  }
+
+  registerCooldownGauge(metrics, health);
+  const shared: Shared = { metrics, health, log, maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES };
+  const proxy = createProxyServer(store, shared);
+  const admin = createServer(createAdminApp(metrics.registry, {
+    ready: () => (store.current ? { ok: true, reasons: [] } : { ok: false, reasons: ['no config'] }),
+  }));
+  await Promise.all([listen(proxy, proxyAddr), listen(admin, adminAddr)]);
+  const proxyURL = urlOf(proxy);
+  const adminURL = urlOf(admin);
+  log.info({ proxy: proxyURL, admin: adminURL, version: store.current?.version }, 'sidecar listening');
+
+  return {
+    proxyURL, adminURL, store, metrics, health, reload: () => reload(),
+    async close() {
+      watcher?.close();
+      proxy.closeAllConnections();
+      admin.closeAllConnections();
+      await Promise.all([closeServer(proxy), closeServer(admin)]);
+      await closeUpstreamPools();
+    },
+  };
+}
+
+/** The cooldown gauge is computed at scrape time, so an expired cooldown reads 0 without traffic. */
+function registerCooldownGauge(metrics: Metrics, health: HealthRegistry): void {
+  const gauge = metrics.cooldownActive as typeof metrics.cooldownActive & { collect?: () => void };
+  Object.assign(gauge, {
+    collect() {
+      gauge.reset();
+      const now = Date.now();
+      for (const [id, h] of health.entries()) {
+        const [key, , model] = id.split('|');
+        gauge.set({ provider_key: key!, model: model! }, h.inCooldown(now) ? 1 : 0);
+      }
+    },
+  });
+}
+
+function listen(server: Server, addr: { host: string; port: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(addr.port, addr.host, () => { server.off('error', reject); resolve(); });
+  });
+}
+
+function urlOf(server: Server): string {
+  const a = server.address() as AddressInfo;
+  return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,102 @@
+// A stream pipe turns upstream SSE events into the frames the client reads. Two kinds:
+// - translate: provider decoder → canonical chunks → ingress encoder (wires differ);
+// - passthrough: same wire both sides; events are forwarded as framed, and only the events that
+//   carry usage are parsed, so the per-chunk cost is a string check and a copy.
+
+import type { SseEvent, Usage } from '../providers/chat.ts';
+import type { StreamDecoder } from '../providers/types.ts';
+import type { StreamEncoder } from '../ingress/types.ts';
+import { frame } from '../http/sse.ts';
+import { anthropicUsage } from './passthrough.ts';
+
+export interface StreamPipe {
+  push(ev: SseEvent): string;
+  /** Frames that close the stream well-formed. */
+  finish(): string;
+  /** Frames that end the stream with an error, after bytes were sent. */
+  fail(type: string, message: string): string;
+  usage(): Usage | undefined;
+  done(): boolean;
+}
+
+export function translatePipe(decoder: StreamDecoder, encoder: StreamEncoder): StreamPipe {
+  return {
+    push: (ev) => {
+      let out = '';
+      for (const c of decoder.push(ev)) out += encoder.chunk(c);
+      return out;
+    },
+    finish: () => encoder.end(decoder.usage()),
+    fail: (type, message) => encoder.error(type, message),
+    usage: () => decoder.usage(),
+    done: () => decoder.done(),
+  };
+}
+
+const ERROR_CHUNK = /^\s*\{\s*"error"/;
+
+function hasUsageObject(data: string): boolean {
+  const at = data.lastIndexOf('"usage"');
+  if (at === -1) return false;
+  for (let i = at + 7; i < data.length; i++) {
+    const c = data[i];
+    if (c === '{') return true;
+    if (c !== ':' && c !== ' ') return false;
+  }
+  return false;
+}
+
+/** OpenAI → OpenAI. Usage was forced on upstream; its chunk reaches the client only if it asked. */
+export function openAIPassthroughPipe(encoder: StreamEncoder, clientWantsUsage: boolean): StreamPipe {
+  let usage: Usage | undefined;
+  let done = false;
+  return {
+    push(ev) {
+      if (ev.data === '[DONE]') { done = true; return ''; }
+      // Chunks carry `"usage":null` until the last one; only a chunk with a usage object is parsed.
+      if (hasUsageObject(ev.data)) {
+        const chunk = JSON.parse(ev.data) as { usage: Usage; choices?: unknown[] };
+        usage = chunk.usage;
+        if (!chunk.choices || chunk.choices.length === 0) return clientWantsUsage ? frame(ev) : '';
+      } else if (ERROR_CHUNK.test(ev.data)) {
+        const { error } = JSON.parse(ev.data) as { error: { message?: string } };
+        throw Object.assign(new Error(error.message ?? 'upstream stream error'), { providerError: error });
+      }
+      return frame(ev);
+    },
+    finish: () => 'data: [DONE]\n\n',
+    fail: (type, message) => encoder.error(type, message),
+    usage: () => usage,
+    done: () => done,
+  };
+}
+
+/** Anthropic → Anthropic. Only message_start and message_delta are parsed, for usage. */
+export function anthropicPassthroughPipe(encoder: StreamEncoder): StreamPipe {
+  let usage: Usage | undefined;
+  let done = false;
+  return {
+    push(ev) {
+      switch (ev.event) {
+        case 'message_start':
+          usage = anthropicUsage((JSON.parse(ev.data) as { message: { usage: Record<string, number> } }).message.usage, usage);
+          break;
+        case 'message_delta':
+          usage = anthropicUsage((JSON.parse(ev.data) as { usage?: Record<string, number> }).usage ?? {}, usage);
+          break;
+        case 'message_stop':
+          done = true;
+          break;
+        case 'error': {
+          const { error } = JSON.parse(ev.data) as { error: { type?: string; message?: string } };
+          throw Object.assign(new Error(error.message ?? 'upstream stream error'), { providerErrorType: error.type });
+        }
+      }
+      return frame(ev);
+    },
+    finish: () => '',
+    fail: (type, message) => encoder.error(type, message),
+    usage: () => usage,
+    done: () => done,
+  };
+}
