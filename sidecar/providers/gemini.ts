@@ -297,8 +297,28 @@ function toUsage(m: UsageMetadata): Usage {
   };
 }
 
+/**
+ * Google statuses in the Anthropic error vocabulary that the attempt loop classifies stream errors by
+ * (rate_limit_error / overloaded_error / api_error retry; anything else is the request's fault).
+ * The raw status stays available as providerStatus.
+ */
+const ERROR_TYPE_BY_STATUS: Record<string, string> = {
+  RESOURCE_EXHAUSTED: 'rate_limit_error',
+  UNAVAILABLE: 'overloaded_error',
+  INTERNAL: 'api_error',
+  DEADLINE_EXCEEDED: 'api_error',
+  UNKNOWN: 'api_error',
+  UNAUTHENTICATED: 'authentication_error',
+  PERMISSION_DENIED: 'permission_error',
+  NOT_FOUND: 'not_found_error',
+};
+
 function providerError(err: NonNullable<GenerateContentResponse['error']>): Error {
-  return Object.assign(new Error(err.message ?? 'Gemini error'), { providerErrorType: err.status ?? 'UNKNOWN' });
+  const status = err.status ?? 'UNKNOWN';
+  return Object.assign(new Error(err.message ?? 'Gemini error'), {
+    providerErrorType: ERROR_TYPE_BY_STATUS[status] ?? 'invalid_request_error',
+    providerStatus: status,
+  });
 }
 
 function fromChatBody(body: unknown, t: Target): ChatResponse {

@@ -125,15 +125,30 @@ describe('gemini adapter: stream', () => {
     assert.equal(decoder.usage(), undefined, 'usageMetadata without counts is not usage');
   });
 
-  it('throws the provider message with its status on an error event', () => {
+  it('throws the provider message, typed in the shared error vocabulary, on an error event', () => {
     const decoder = gemini.streamDecoder(target);
     const [first, error] = readFixture<FixtureEvent[]>(`${dir}/stream-error.input.json`);
     assert.equal(decoder.push({ data: JSON.stringify(first!.data) }).length, 1);
     assert.throws(
       () => decoder.push({ data: JSON.stringify(error!.data) }),
-      (err: Error & { providerErrorType?: string }) =>
-        err.message === 'The model is overloaded. Please try again later.' && err.providerErrorType === 'UNAVAILABLE',
+      (err: Error & { providerErrorType?: string; providerStatus?: string }) =>
+        err.message === 'The model is overloaded. Please try again later.'
+        && err.providerErrorType === 'overloaded_error' && err.providerStatus === 'UNAVAILABLE',
     );
+  });
+
+  it('types quota errors as rate limits and unknown statuses as request errors', () => {
+    const typeOf = (status: string) => {
+      try {
+        gemini.streamDecoder(target).push({ data: JSON.stringify({ error: { code: 400, message: 'm', status } }) });
+      } catch (err) {
+        return (err as { providerErrorType?: string }).providerErrorType;
+      }
+      return undefined;
+    };
+    assert.equal(typeOf('RESOURCE_EXHAUSTED'), 'rate_limit_error');
+    assert.equal(typeOf('INTERNAL'), 'api_error');
+    assert.equal(typeOf('INVALID_ARGUMENT'), 'invalid_request_error');
   });
 });
 
