@@ -58,6 +58,8 @@ export function openAIPassthroughPipe(encoder: StreamEncoder, clientWantsUsage: 
         const chunk = JSON.parse(ev.data) as { usage: Usage; choices?: unknown[] };
         usage = chunk.usage;
         if (!chunk.choices || chunk.choices.length === 0) return clientWantsUsage ? frame(ev) : '';
+      } else if (ev.data.includes('"choices":[]')) {
+        return ''; // Azure's leading prompt-filter chunk: no choices, and a blank model name
       } else if (ERROR_CHUNK.test(ev.data)) {
         const { error } = JSON.parse(ev.data) as { error: { message?: string } };
         throw Object.assign(new Error(error.message ?? 'upstream stream error'), { providerError: error });
