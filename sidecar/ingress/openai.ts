@@ -28,5 +28,5 @@ export const openAIIngress: IngressCodec & { streamEncoder(opts?: { includeUsage
   toCanonical: (body) => body as ChatRequest,
   fromCanonical: (res: ChatResponse) => res,
   streamEncoder: openAIStreamEncoder,
-  errorBody: (_status, type, message, code) => ({ error: { message, type, param: null, code: code ?? null } }),
+  errorBody: (_status, type, message, code, param) => ({ error: { message, type, param: param ?? null, code: code ?? null } }),
 };

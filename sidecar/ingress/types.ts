@@ -20,6 +20,6 @@ export interface IngressCodec {
   /** Canonical response → native response body. */
   fromCanonical(res: ChatResponse): unknown;
   streamEncoder(): StreamEncoder;
-  /** The wire's error body. `type` is the OpenAI error type (e.g. invalid_request_error). */
-  errorBody(status: number, type: string, message: string, code?: string): unknown;
+  /** The wire's error body. `type` is the OpenAI error type (e.g. invalid_request_error); `param` names the field at fault. */
+  errorBody(status: number, type: string, message: string, code?: string, param?: string): unknown;
 }

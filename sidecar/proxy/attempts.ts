@@ -8,7 +8,7 @@ import type { CompiledDeployment, CompiledModel, CompiledPolicy } from '../confi
 import type { Metrics } from '../metrics.ts';
 import { earliestRecovery, pickDeployment } from '../resilience/balancer.ts';
 import { retryDelay } from '../resilience/backoff.ts';
-import { RETRYABLE } from '../resilience/errorClass.ts';
+import { HEALTH_FAILURES, RETRYABLE } from '../resilience/errorClass.ts';
 import type { HealthRegistry } from '../resilience/health.ts';
 
 /** A failed attempt, classified. `message` is already free of credentials. */
@@ -119,7 +119,7 @@ async function tryModel<T>(
       const labels = { provider: d.target.provider, provider_key: d.keyName, model: d.target.model };
       deps.metrics.upstreamErrors.inc({ ...labels, class: e.errorClass });
       deps.metrics.upstreamDuration.observe({ ...labels, outcome: e.errorClass }, (now() - started) / 1000);
-      if (h.recordFailure(now(), e.errorClass, policy.cooldown, e.retryAfter)) {
+      if (HEALTH_FAILURES.has(e.errorClass) && h.recordFailure(now(), e.errorClass, policy.cooldown, e.retryAfter)) {
         deps.metrics.cooldownsEntered.inc({ provider_key: d.keyName, model: d.target.model, class: e.errorClass });
       }
       if (!RETRYABLE.has(e.errorClass) || retries >= policy.retries.attempts) return e;

@@ -14,7 +14,7 @@ export function sendError(res: ServerResponse, codec: Pick<IngressCodec, 'errorB
   if (res.headersSent) return void res.end();
   const extra: Record<string, string> = { ...headers };
   if (err.retryAfter !== undefined) extra['retry-after'] = String(Math.ceil(err.retryAfter));
-  sendJson(res, err.status, codec.errorBody(err.status, err.type, err.message, err.code), extra);
+  sendJson(res, err.status, codec.errorBody(err.status, err.type, err.message, err.code, err.param), extra);
 }
 
 /** Any thrown value → a ProxyError safe to show (no stack, no internals). */

@@ -33,6 +33,11 @@ export function translatePipe(decoder: StreamDecoder, encoder: StreamEncoder): S
   };
 }
 
+/** A cheap framing check instead of a parse: catches truncated and garbage events before the client does. */
+function assertObjectFramed(data: string): void {
+  if (data.charCodeAt(0) !== 123 || data.charCodeAt(data.length - 1) !== 125) throw new SyntaxError('malformed stream event');
+}
+
 const ERROR_CHUNK = /^\s*\{\s*"error"/;
 
 function hasUsageObject(data: string): boolean {
@@ -53,6 +58,7 @@ export function openAIPassthroughPipe(encoder: StreamEncoder, clientWantsUsage: 
   return {
     push(ev) {
       if (ev.data === '[DONE]') { done = true; return ''; }
+      assertObjectFramed(ev.data);
       // Chunks carry `"usage":null` until the last one; only a chunk with a usage object is parsed.
       if (hasUsageObject(ev.data)) {
         const chunk = JSON.parse(ev.data) as { usage: Usage; choices?: unknown[] };
@@ -79,6 +85,7 @@ export function anthropicPassthroughPipe(encoder: StreamEncoder): StreamPipe {
   let done = false;
   return {
     push(ev) {
+      assertObjectFramed(ev.data);
       switch (ev.event) {
         case 'message_start':
           usage = anthropicUsage((JSON.parse(ev.data) as { message: { usage: Record<string, number> } }).message.usage, usage);

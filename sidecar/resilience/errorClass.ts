@@ -28,6 +28,10 @@ export function classifyNetworkError(err: unknown): ErrorClass {
 
 export const RETRYABLE: ReadonlySet<ErrorClass> = new Set(['rateLimited', 'serverError', 'timeout', 'connection']);
 
+/** Failures that say something about the deployment's health. A client's bad request must not cool a
+ * deployment down for everyone else. */
+export const HEALTH_FAILURES: ReadonlySet<ErrorClass> = new Set([...RETRYABLE, 'auth']);
+
 /** Retry-After as seconds (delta-seconds or an HTTP date), or undefined. */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
   const v = Array.isArray(value) ? value[0] : value;
