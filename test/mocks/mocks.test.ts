@@ -668,6 +668,7 @@ describe('anthropic mock: raw wire', () => {
     assert.deepEqual(starts[1].content_block.input, {});
     const json = evs.filter((e) => e.type === 'content_block_delta' && e.index === 1);
     assert.ok(json.every((e) => e.delta.type === 'input_json_delta'));
+    assert.ok(json.filter((e) => e.delta.partial_json !== '').length >= 2, 'the input arrives in fragments');
     assert.deepEqual(JSON.parse(json.map((e) => e.delta.partial_json).join('')), WEATHER.arguments);
     assert.equal(evs.find((e) => e.type === 'message_delta').delta.stop_reason, 'tool_use');
 
@@ -1042,19 +1043,27 @@ describe('mock plumbing', () => {
 
   it('close() ends hanging requests and frees the port', async () => {
     const m = await startMockProvider({ wire: 'anthropic', name: 'claude-primary' });
-    assert.equal(m.name, 'claude-primary');
-    m.setDefault({ kind: 'hang' });
-    const p = fetch(m.url + '/v1/messages', {
-      method: 'POST',
-      headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01' },
-      body: JSON.stringify({ model: 'c', max_tokens: 1, messages: [] }),
-    });
-    await waitFor(() => m.inFlight() === 1);
-    const t0 = Date.now();
-    await m.close();
-    assert.ok(Date.now() - t0 < 1000);
-    await assert.rejects(p);
-    await assert.rejects(fetch(m.url + '/v1/messages', { method: 'POST' }));
+    const ac = new AbortController();
+    try {
+      assert.equal(m.name, 'claude-primary');
+      m.setDefault({ kind: 'hang' });
+      const p = fetch(m.url + '/v1/messages', {
+        method: 'POST',
+        headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01' },
+        body: JSON.stringify({ model: 'c', max_tokens: 1, messages: [] }),
+        signal: ac.signal,
+      });
+      p.catch(() => {});
+      await waitFor(() => m.inFlight() === 1);
+      const t0 = Date.now();
+      await m.close();
+      assert.ok(Date.now() - t0 < 1000);
+      await assert.rejects(p, (e: Error) => e.name !== 'AbortError', 'closed by the server, not aborted by the client');
+      await assert.rejects(fetch(m.url + '/v1/messages', { method: 'POST' }));
+    } finally {
+      ac.abort();
+      await m.close();
+    }
   });
 
   it('record:false keeps no requests', async () => {
