@@ -71,10 +71,11 @@ async function tryModel<T>(
   let lastErr: UpstreamError | undefined;
   let justWaited = false;
 
+  // Durations use the monotonic clock; cooldown deadlines are wall-clock (they outlive the request).
   const wait = async (ms: number) => {
-    const t = now();
+    const t = performance.now();
     await sleep(ms, undefined, { signal: deps.signal });
-    stats.waitedMs += now() - t;
+    stats.waitedMs += performance.now() - t;
   };
 
   for (;;) {
@@ -100,12 +101,12 @@ async function tryModel<T>(
 
     const d = model.deployments[idx]!;
     const h = cands[idx]!.health;
-    const started = now();
+    const started = performance.now();
     stats.attempts++;
     h.inFlight++;
     try {
       const value = await attempt(d, model);
-      const ms = now() - started;
+      const ms = performance.now() - started;
       stats.upstreamMs += ms;
       h.recordSuccess(now(), ms, policy.cooldown);
       deps.metrics.upstreamDuration.observe({ provider: d.target.provider, provider_key: d.keyName, model: d.target.model, outcome: 'ok' }, ms / 1000);
@@ -113,12 +114,13 @@ async function tryModel<T>(
       return { value, model, deployment: d, release: () => { if (!released) { released = true; h.inFlight--; } } };
     } catch (err) {
       h.inFlight--;
-      stats.upstreamMs += now() - started;
+      const ms = performance.now() - started;
+      stats.upstreamMs += ms;
       if (deps.signal.aborted) throw err;
       const e = err instanceof UpstreamError ? err : new UpstreamError('connection', (err as Error).message);
       const labels = { provider: d.target.provider, provider_key: d.keyName, model: d.target.model };
       deps.metrics.upstreamErrors.inc({ ...labels, class: e.errorClass });
-      deps.metrics.upstreamDuration.observe({ ...labels, outcome: e.errorClass }, (now() - started) / 1000);
+      deps.metrics.upstreamDuration.observe({ ...labels, outcome: e.errorClass }, ms / 1000);
       if (HEALTH_FAILURES.has(e.errorClass) && h.recordFailure(now(), e.errorClass, policy.cooldown, e.retryAfter)) {
         deps.metrics.cooldownsEntered.inc({ provider_key: d.keyName, model: d.target.model, class: e.errorClass });
       }
