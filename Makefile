@@ -33,8 +33,8 @@ setup: $(NODE) $(STAMP_NPM) ## install Node 24 and npm packages (idempotent)
 typecheck: setup ## tsc --noEmit over the whole tree
 	@tsc -p tsconfig.json
 
-crds: setup ## regenerate crds/*.yaml from the api/ contract
-	@$(NODE) cli/main.ts gen crds crds
+crds: setup ## regenerate crds/*.yaml and docs/configuration.md from the api/ contract
+	@$(NODE) cli/main.ts gen crds crds docs/configuration.md
 
 test: setup typecheck ## the full test suite (what CI runs)
 	@$(NODE) --test --test-concurrency=2 --test-reporter=spec 'test/**/*.test.ts'

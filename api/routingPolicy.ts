@@ -71,8 +71,8 @@ export const Retries = Obj({
 
 export const Timeouts = Obj({
   connect: Duration('TCP/TLS connect timeout.', '5s'),
-  firstByte: Duration('Time to the response headers (non-streaming: the whole body).', '60s'),
-  idle: Duration('Longest gap between stream chunks.', '60s'),
+  firstByte: Duration('Time until the response headers arrive.', '60s'),
+  idle: Duration('Longest gap between body bytes: stream chunks, or the parts of a non-streamed body.', '60s'),
 }, { default: {} });
 
 export const Cooldown = Obj({

@@ -4,7 +4,7 @@ const USAGE = `usage: triage <command> [flags]
 
 commands:
   sidecar    run the sidecar proxy (standalone: --config FILE)
-  gen crds   write the CRD manifests generated from the api/ contract into a directory
+  gen crds DIR [DOC]   write the CRDs generated from the api/ contract into DIR (and the config reference to DOC)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -18,6 +18,10 @@ async function main(argv: string[]): Promise<number> {
       if (rest[0] !== 'crds' || !rest[1]) break;
       const { genCrds } = await import('./genCrds.ts');
       genCrds(rest[1]);
+      if (rest[2]) {
+        const { renderConfigReference } = await import('./genDocs.ts');
+        (await import('node:fs')).writeFileSync(rest[2], renderConfigReference());
+      }
       return 0;
     }
     case '-h': case '--help': case 'help':
