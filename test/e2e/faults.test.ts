@@ -12,12 +12,14 @@ const policy = (over: Record<string, unknown> = {}) => ({
     { name: 'weak', deployments: [{ providerKey: 'claude', model: 'claude-3-5-haiku-latest' }] },
     { name: 'pair', loadBalancing: 'weighted', deployments: [{ providerKey: 'openai', model: 'gpt-4o-mini', weight: 3 }, { providerKey: 'openai2', model: 'gpt-4o-mini', weight: 1 }] },
     { name: 'busy', loadBalancing: 'leastBusy', deployments: [{ providerKey: 'openai', model: 'm-busy' }, { providerKey: 'openai2', model: 'm-busy' }] },
+    { name: 'down', deployments: [{ providerKey: 'dead', model: 'gpt-4o' }] },
     { name: 'fast', loadBalancing: 'lowestLatency', deployments: [{ providerKey: 'openai', model: 'm-fast' }, { providerKey: 'openai2', model: 'm-fast' }] },
   ],
   router: { type: 'fixed', target: 'strong' },
   fallbacks: [
     { from: 'strong', to: ['weak'], on: ['rateLimited', 'serverError', 'timeout', 'connection'] },
     { from: 'weak', to: ['strong'], on: ['contextWindowExceeded'] },
+    { from: 'down', to: ['strong'], on: ['connection'] },
   ],
   retries: { attempts: 1, baseDelay: '10ms', maxDelay: '2s' },
   timeouts: { connect: '500ms', firstByte: '400ms', idle: '300ms' },
@@ -105,6 +107,13 @@ describe('fallbacks per error class', () => {
     const r = await ask();
     assert.equal(header(r, 'x-triage-model'), 'strong');
     assert.equal(header(r, 'x-triage-attempts'), '2');
+  });
+
+  test('a refused connection is classified connection, retried, then falls back', async () => {
+    const r = await ask('down');
+    assert.equal(header(r, 'x-triage-model'), 'strong');
+    assert.equal(header(r, 'x-triage-attempts'), '3');
+    assert.ok(await metric('triage_upstream_errors_total', { provider_key: 'dead', class: 'connection' }) >= 2);
   });
 
   test('context window exceeded is not retried and takes its own fallback', async () => {

@@ -35,7 +35,7 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** The provider keys for the mocks (names: openai, openai2, claude, gemini, azure). */
+/** The provider keys for the mocks (names: openai, openai2, claude, gemini, azure) and an unreachable one (dead). */
 export function providerKeys(m: Mocks): object[] {
   return [
     { name: 'openai', provider: 'openai', baseURL: m.openai.url, apiKey: '${TEST_OPENAI_KEY}' },
@@ -43,6 +43,8 @@ export function providerKeys(m: Mocks): object[] {
     { name: 'claude', provider: 'anthropic', baseURL: m.anthropic.url, apiKey: '${TEST_ANTHROPIC_KEY}' },
     { name: 'gemini', provider: 'gemini', baseURL: m.gemini.url, apiKey: '${TEST_GEMINI_KEY}' },
     { name: 'azure', provider: 'azure-openai', baseURL: m.azure.url.replace(/\/v1$/, ''), apiKey: '${TEST_AZURE_KEY}', apiVersion: '2024-10-21' },
+    // Nothing listens on the discard port: connections are refused at once.
+    { name: 'dead', provider: 'openai', baseURL: 'http://127.0.0.1:9/v1', apiKey: '${TEST_OPENAI_KEY}' },
   ];
 }
 
