@@ -1,9 +1,11 @@
 // Validated SidecarConfig → the runtime form the request path reads: lookups by name, durations in ms,
 // an adapter and a ready Target per deployment. Pure; the same for files and operator pushes.
 
-import { createHash } from 'node:crypto';
 import type { ErrorClass } from '../../api/common.ts';
 import type { SidecarConfig } from '../../api/sidecarConfig.ts';
+import { configVersion } from '../../api/version.ts';
+
+export { configVersion };
 import type { Router, SidecarPolicy } from '../../api/routingPolicy.ts';
 import { PROVIDERS } from '../providers/index.ts';
 import type { ProviderAdapter, Target } from '../providers/types.ts';
@@ -41,11 +43,6 @@ export interface CompiledConfig {
   /** Model name → the first policy that defines it. */
   modelOwners: Map<string, CompiledPolicy>;
   deploymentIds: Set<string>;
-}
-
-export function configVersion(cfg: SidecarConfig): string {
-  const { version: _ignored, ...content } = cfg;
-  return `sha256:${createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 16)}`;
 }
 
 export function compileConfig(cfg: SidecarConfig): CompiledConfig {
