@@ -75,6 +75,8 @@ export function validateSidecarConfig(data: unknown): Result<SidecarConfig> {
   const policies = new Set<string>();
   cfg.policies.forEach((p, i) => {
     if (policies.has(p.name)) errors.push(`policies[${i}].name: duplicate name "${p.name}"`);
+    if (p.name === 'auto') errors.push(`policies[${i}].name: "auto" is reserved for the default policy`);
+    p.models.forEach((m, j) => { if (m.name === 'auto') errors.push(`policies[${i}].models[${j}].name: "auto" is reserved for the default policy`); });
     policies.add(p.name);
     p.models.forEach((m, j) => m.deployments.forEach((d, k) => {
       if (!keys.has(d.providerKey)) errors.push(`policies[${i}].models[${j}].deployments[${k}].providerKey: no providerKey named "${d.providerKey}"`);

@@ -31,7 +31,7 @@ interface ToolResultBlock { type: 'tool_result'; tool_use_id: string; content?: 
 type Block = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock;
 interface Turn { role: 'user' | 'assistant'; content: Block[] }
 
-interface AnthropicUsage {
+export interface AnthropicUsage {
   input_tokens?: number | null;
   output_tokens?: number | null;
   cache_read_input_tokens?: number | null;
@@ -226,8 +226,18 @@ function finishReason(stopReason: string | null | undefined, answeredViaJsonTool
   }
 }
 
+/** Folds one event's usage into running counters. Counters are cumulative totals: overwrite, never add;
+ * only numeric fields count (message_delta sends nulls for what it does not report). */
+export function mergeAnthropicUsage(prev: AnthropicUsage | undefined, u: AnthropicUsage | undefined): AnthropicUsage {
+  const merged: AnthropicUsage = { ...prev };
+  for (const [key, value] of Object.entries(u ?? {})) {
+    if (typeof value === 'number') merged[key as keyof AnthropicUsage] = value;
+  }
+  return merged;
+}
+
 /** Anthropic's input_tokens excludes cache reads and writes; OpenAI's prompt_tokens includes both. */
-function toUsage(u: AnthropicUsage): Usage {
+export function toUsage(u: AnthropicUsage): Usage {
   const cacheRead = u.cache_read_input_tokens ?? 0;
   const prompt = (u.input_tokens ?? 0) + cacheRead + (u.cache_creation_input_tokens ?? 0);
   const completion = u.output_tokens ?? 0;
@@ -308,7 +318,7 @@ class AnthropicStreamDecoder implements StreamDecoder {
         this.id = m?.id ?? '';
         this.model = m?.model ?? '';
         this.created = Math.floor(Date.now() / 1000);
-        if (m?.usage) this.usageSoFar = { ...m.usage };
+        if (m?.usage) this.usageSoFar = mergeAnthropicUsage(undefined, m.usage);
         return [this.chunk({ role: 'assistant', content: '' }, null)];
       }
       case 'content_block_start':
@@ -316,14 +326,7 @@ class AnthropicStreamDecoder implements StreamDecoder {
       case 'content_block_delta':
         return this.blockDelta(data.index ?? 0, data.delta);
       case 'message_delta': {
-        // message_delta usage counters are cumulative totals: overwrite, never add.
-        if (data.usage) {
-          const merged: AnthropicUsage = { ...this.usageSoFar };
-          for (const [key, value] of Object.entries(data.usage)) {
-            if (typeof value === 'number') merged[key as keyof AnthropicUsage] = value;
-          }
-          this.usageSoFar = merged;
-        }
+        if (data.usage) this.usageSoFar = mergeAnthropicUsage(this.usageSoFar, data.usage);
         const reason = finishReason(data.delta?.stop_reason, this.answeredViaJsonTool);
         return reason ? [this.chunk({}, reason)] : [];
       }

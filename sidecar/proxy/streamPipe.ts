@@ -7,7 +7,7 @@ import type { SseEvent, Usage } from '../providers/chat.ts';
 import type { StreamDecoder } from '../providers/types.ts';
 import type { StreamEncoder } from '../ingress/types.ts';
 import { frame } from '../http/sse.ts';
-import { anthropicUsage } from './passthrough.ts';
+import { mergeAnthropicUsage, toUsage, type AnthropicUsage } from '../providers/anthropic.ts';
 
 export interface StreamPipe {
   push(ev: SseEvent): string;
@@ -81,17 +81,17 @@ export function openAIPassthroughPipe(encoder: StreamEncoder, clientWantsUsage: 
 
 /** Anthropic → Anthropic. Only message_start and message_delta are parsed, for usage. */
 export function anthropicPassthroughPipe(encoder: StreamEncoder): StreamPipe {
-  let usage: Usage | undefined;
+  let counters: AnthropicUsage | undefined;
   let done = false;
   return {
     push(ev) {
       assertObjectFramed(ev.data);
       switch (ev.event) {
         case 'message_start':
-          usage = anthropicUsage((JSON.parse(ev.data) as { message: { usage: Record<string, number> } }).message.usage, usage);
+          counters = mergeAnthropicUsage(counters, (JSON.parse(ev.data) as { message: { usage?: AnthropicUsage } }).message.usage);
           break;
         case 'message_delta':
-          usage = anthropicUsage((JSON.parse(ev.data) as { usage?: Record<string, number> }).usage ?? {}, usage);
+          counters = mergeAnthropicUsage(counters, (JSON.parse(ev.data) as { usage?: AnthropicUsage }).usage);
           break;
         case 'message_stop':
           done = true;
@@ -105,7 +105,7 @@ export function anthropicPassthroughPipe(encoder: StreamEncoder): StreamPipe {
     },
     finish: () => '',
     fail: (type, message) => encoder.error(type, message),
-    usage: () => usage,
+    usage: () => (counters ? toUsage(counters) : undefined),
     done: () => done,
   };
 }

@@ -4,6 +4,6 @@
 export interface BackoffSettings { backoff: 'exponential' | 'constant'; baseMs: number; maxMs: number }
 
 export function retryDelay(retry: number, s: BackoffSettings, random = Math.random): number {
-  const ceiling = s.backoff === 'constant' ? s.baseMs : Math.min(s.maxMs, s.baseMs * 2 ** retry);
+  const ceiling = Math.min(s.maxMs, s.backoff === 'constant' ? s.baseMs : s.baseMs * 2 ** retry);
   return Math.round(ceiling * random());
 }

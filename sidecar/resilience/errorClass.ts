@@ -22,7 +22,8 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 
 /** A network-level error (no HTTP status) → timeout or connection. */
 export function classifyNetworkError(err: unknown): ErrorClass {
-  const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+  const e = err as { code?: string; cause?: { code?: string } } | null | undefined;
+  const code = e?.code ?? e?.cause?.code;
   return code && TIMEOUT_CODES.has(code) ? 'timeout' : 'connection';
 }
 
@@ -32,11 +33,12 @@ export const RETRYABLE: ReadonlySet<ErrorClass> = new Set(['rateLimited', 'serve
  * deployment down for everyone else. */
 export const HEALTH_FAILURES: ReadonlySet<ErrorClass> = new Set([...RETRYABLE, 'auth']);
 
-/** Retry-After as seconds (delta-seconds or an HTTP date), or undefined. */
+/** Retry-After as seconds: delta-seconds or an IMF-fixdate (RFC 9110); anything else is ignored. */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
+  const v = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!v) return undefined;
-  if (/^\d+(\.\d+)?$/.test(v.trim())) return Number(v);
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+  if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(v)) return undefined;
   const at = Date.parse(v);
   return Number.isNaN(at) ? undefined : Math.max(0, (at - now) / 1000);
 }

@@ -25,5 +25,5 @@ export function resolveModel(cfg: CompiledConfig, requested: string): Resolved {
 
 /** Every name a client may use, in the order /v1/models lists them. */
 export function knownNames(cfg: CompiledConfig): string[] {
-  return ['auto', ...cfg.policies.keys(), ...cfg.modelOwners.keys()];
+  return [...new Set(['auto', ...cfg.policies.keys(), ...cfg.modelOwners.keys()])];
 }

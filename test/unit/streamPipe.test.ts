@@ -11,7 +11,8 @@ import { anthropic } from '../../sidecar/providers/anthropic.ts';
 import type { ChatChunk, SseEvent, Usage } from '../../sidecar/providers/chat.ts';
 import { openAIStreamDecoder } from '../../sidecar/providers/openai.ts';
 import type { StreamDecoder, Target } from '../../sidecar/providers/types.ts';
-import { anthropicUsage, nativeUsage, passthroughBody } from '../../sidecar/proxy/passthrough.ts';
+import { nativeUsage, passthroughBody } from '../../sidecar/proxy/passthrough.ts';
+import { mergeAnthropicUsage, toUsage } from '../../sidecar/providers/anthropic.ts';
 import { anthropicPassthroughPipe, openAIPassthroughPipe, translatePipe, type StreamPipe } from '../../sidecar/proxy/streamPipe.ts';
 
 const d = (data: unknown): SseEvent => ({ data: typeof data === 'string' ? data : JSON.stringify(data) });
@@ -327,18 +328,19 @@ describe('passthroughBody', () => {
   });
 });
 
-describe('anthropicUsage / nativeUsage', () => {
+describe('Anthropic usage / nativeUsage', () => {
   it('prompt tokens include cache reads and writes; cached = cache reads', () => {
-    assert.deepEqual(anthropicUsage({ input_tokens: 100, cache_read_input_tokens: 50, cache_creation_input_tokens: 25, output_tokens: 10 }),
+    assert.deepEqual(toUsage({ input_tokens: 100, cache_read_input_tokens: 50, cache_creation_input_tokens: 25, output_tokens: 10 }),
       { prompt_tokens: 175, completion_tokens: 10, total_tokens: 185, prompt_tokens_details: { cached_tokens: 50 } });
-    assert.deepEqual(anthropicUsage({ input_tokens: 3, output_tokens: 4 }),
+    assert.deepEqual(toUsage({ input_tokens: 3, output_tokens: 4 }),
       { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7, prompt_tokens_details: { cached_tokens: 0 } });
   });
 
-  it('later counts override earlier ones; absent ones are kept from prev', () => {
-    const prev = anthropicUsage({ input_tokens: 100, cache_read_input_tokens: 50, output_tokens: 1 });
-    assert.deepEqual(anthropicUsage({ output_tokens: 80 }, prev), { prompt_tokens: 150, completion_tokens: 80, total_tokens: 230, prompt_tokens_details: { cached_tokens: 50 } });
-    assert.deepEqual(anthropicUsage({}, prev), prev);
+  it('later counts override earlier ones; absent and null ones are kept from prev', () => {
+    const prev = mergeAnthropicUsage(undefined, { input_tokens: 100, cache_read_input_tokens: 50, output_tokens: 1 });
+    assert.deepEqual(toUsage(mergeAnthropicUsage(prev, { output_tokens: 80 })), { prompt_tokens: 150, completion_tokens: 80, total_tokens: 230, prompt_tokens_details: { cached_tokens: 50 } });
+    assert.deepEqual(mergeAnthropicUsage(prev, {}), prev);
+    assert.deepEqual(mergeAnthropicUsage(prev, { input_tokens: null, output_tokens: 9 }), { ...prev, output_tokens: 9 });
   });
 
   it('nativeUsage: Anthropic bodies are converted, OpenAI usage is taken as is, none is undefined', () => {
