@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdminApp } from './admin.ts';
 import { loadConfigFile, type LoadResult } from './config/load.ts';
 import { ConfigStore } from './config/store.ts';
+import { startOperatorClient } from './config/operatorClient.ts';
 import { watchFile } from './config/watch.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -16,6 +17,8 @@ import { createProxyServer } from './server.ts';
 export interface SidecarOptions {
   /** Standalone mode: the YAML/JSON config file, hot-reloaded. */
   configPath?: string;
+  /** Operator mode: the config stream's URL, the CA that signs it, and the projected token's file. */
+  operator?: { url: string; caPEM: string; tokenFile: string };
   /** host:port for the proxy; the host must be a loopback address. */
   listen: string;
   /** host:port for /metrics, /healthz, /readyz. */
@@ -68,6 +71,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     reload = async () => store.apply(await load(), 'file');
     watcher = watchFile(path, () => void reload());
   }
+  const operator = opts.operator ? startOperatorClient({ ...opts.operator, store, log }) : undefined;
 
   registerCooldownGauge(metrics, health);
   const shared: Shared = { metrics, health, log, maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES };
@@ -84,6 +88,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     proxyURL, adminURL, store, metrics, health, reload: () => reload(),
     async close() {
       watcher?.close();
+      operator?.close();
       proxy.closeAllConnections();
       admin.closeAllConnections();
       await Promise.all([closeServer(proxy), closeServer(admin)]);

@@ -34,6 +34,11 @@ export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.e
   const errors: string[] = [];
   const data = substituteEnv(raw, env, '', errors);
   if (errors.length) return { ok: false, errors };
+  return compileSnapshot(data);
+}
+
+/** A parsed config object (file or operator push) → validated and compiled. No env substitution. */
+export function compileSnapshot(data: unknown): LoadResult {
   const result = validateSidecarConfig(data);
   if (!result.ok) return result;
   return { ok: true, config: compileConfig(result.value) };
