@@ -3,7 +3,8 @@
 const USAGE = `usage: triage <command> [flags]
 
 commands:
-  sidecar    run the sidecar proxy (standalone: --config FILE)
+  sidecar    run the sidecar proxy (standalone: --config FILE; in a cluster: --operator URL)
+  operator   run the Kubernetes operator (reconcilers, webhook, config streams)
   gen crds DIR [DOC]   write the CRDs generated from the api/ contract into DIR (and the config reference to DOC)
 `;
 
@@ -13,6 +14,10 @@ async function main(argv: string[]): Promise<number> {
     case 'sidecar': {
       const { runSidecarCommand } = await import('../sidecar/cli.ts');
       return runSidecarCommand(rest);
+    }
+    case 'operator': {
+      const { runOperatorCommand } = await import('../operator/cli.ts');
+      return runOperatorCommand(rest);
     }
     case 'gen': {
       if (rest[0] !== 'crds' || !rest[1]) break;

@@ -8,6 +8,8 @@ export const ANNOTATION_INJECT = 'triage.dev/inject';
 export const ANNOTATION_STATUS = 'triage.dev/status';
 export const ANNOTATION_SKIPPED = 'triage.dev/inject-skipped';
 export const NAMESPACE_LABEL = 'triage.dev/inject';
+/** Set on injected pods, so the operator watches only those. */
+export const LABEL_SIDECAR = 'triage.dev/sidecar';
 export const TOKEN_VOLUME = 'triage-token';
 export const TOKEN_DIR = '/var/run/secrets/triage.dev';
 
@@ -104,10 +106,11 @@ export function tokenVolume(s: InjectSettings): V1Volume {
 /** JSON Pointer escaping of one path segment (RFC 6901). */
 const esc = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
-function annotate(pod: V1Pod, key: string, value: string): PatchOp[] {
-  if (!pod.metadata?.annotations) return [{ op: 'add', path: '/metadata/annotations', value: { [key]: value } }];
-  return [{ op: 'add', path: `/metadata/annotations/${esc(key)}`, value }];
+function setMeta(pod: V1Pod, field: 'annotations' | 'labels', key: string, value: string): PatchOp[] {
+  if (!pod.metadata?.[field]) return [{ op: 'add', path: `/metadata/${field}`, value: { [key]: value } }];
+  return [{ op: 'add', path: `/metadata/${field}/${esc(key)}`, value }];
 }
+const annotate = (pod: V1Pod, key: string, value: string) => setMeta(pod, 'annotations', key, value);
 
 function optIn(pod: V1Pod, nsLabels: Record<string, string>): Extract<Report, { action: 'skipped' }> | undefined {
   const ann = pod.metadata?.annotations?.[ANNOTATION_INJECT];
@@ -154,5 +157,6 @@ export function inject(input: InjectInput, s: InjectSettings): { patch: PatchOp[
 
   const status = { version: 1, image: s.image, sidecar: SIDECAR_NAME, env: envReport };
   patch.push(...annotate(pod, ANNOTATION_STATUS, JSON.stringify(status)));
+  patch.push(...setMeta(pod, 'labels', LABEL_SIDECAR, 'injected'));
   return { patch, report: { action: 'injected', containers: spec.containers.map((c) => c.name), env: envReport } };
 }
