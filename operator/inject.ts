@@ -112,11 +112,14 @@ function setMeta(pod: V1Pod, field: 'annotations' | 'labels', key: string, value
 }
 const annotate = (pod: V1Pod, key: string, value: string) => setMeta(pod, 'annotations', key, value);
 
+/** Opt-in: the namespace label, or the pod's label or annotation (the label is what lets the webhook's
+ * objectSelector call us outside labelled namespaces). An annotation or label of false/disabled opts out. */
 function optIn(pod: V1Pod, nsLabels: Record<string, string>): Extract<Report, { action: 'skipped' }> | undefined {
-  const ann = pod.metadata?.annotations?.[ANNOTATION_INJECT];
-  if (ann === 'false' || ann === 'disabled') return { action: 'skipped', reason: 'OptedOut', message: `pod annotation ${ANNOTATION_INJECT}=${ann}` };
-  if (ann === 'true' || ann === 'enabled' || nsLabels[NAMESPACE_LABEL] === 'enabled') return undefined;
-  return { action: 'skipped', reason: 'NotOptedIn', message: `neither namespace label ${NAMESPACE_LABEL}=enabled nor pod annotation ${ANNOTATION_INJECT}=true` };
+  const marks = [pod.metadata?.annotations?.[ANNOTATION_INJECT], pod.metadata?.labels?.[ANNOTATION_INJECT]];
+  const off = marks.find((m) => m === 'false' || m === 'disabled');
+  if (off) return { action: 'skipped', reason: 'OptedOut', message: `pod sets ${ANNOTATION_INJECT}=${off}` };
+  if (marks.some((m) => m === 'true' || m === 'enabled') || nsLabels[NAMESPACE_LABEL] === 'enabled') return undefined;
+  return { action: 'skipped', reason: 'NotOptedIn', message: `neither namespace label ${NAMESPACE_LABEL}=enabled nor pod ${ANNOTATION_INJECT}=true` };
 }
 
 export function inject(input: InjectInput, s: InjectSettings): { patch: PatchOp[]; report: Report } {

@@ -90,6 +90,9 @@ describe('inject', () => {
     const r = inject({ pod, namespaceLabels: optedIn, configReady: true }, settings);
     assert.deepEqual(r.patch, []);
     assert.equal(r.report.action === 'skipped' && r.report.reason, 'OptedOut');
+    const labelled = plainPod();
+    labelled.metadata!.labels!['triage.dev/inject'] = 'enabled';
+    assert.equal(inject({ pod: labelled, namespaceLabels: {}, configReady: true }, settings).report.action, 'injected');
     const r2 = inject({ pod: plainPod(), namespaceLabels: {}, configReady: true }, settings);
     assert.equal(r2.report.action === 'skipped' && r2.report.reason, 'NotOptedIn');
     assert.deepEqual(r2.patch, []);
