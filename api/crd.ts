@@ -15,11 +15,21 @@ const KEEP = new Set([
   'x-kubernetes-list-map-keys', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string',
 ]);
 
-/** Contract schema → structural schema: closed objects become open (the apiserver prunes unknown fields). */
+/**
+ * Contract schema → structural schema: closed objects become open (the apiserver prunes unknown fields),
+ * and a field with a default is not `required` (the apiserver validates a parent's `default: {}` before
+ * filling the children's defaults, so requiring them would reject the CRD).
+ */
 export function structural(schema: TSchema): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const props = (schema.properties ?? {}) as Record<string, TSchema>;
   for (const [k, v] of Object.entries(schema)) {
     if (!KEEP.has(k)) continue;
+    if (k === 'required') {
+      const req = (v as string[]).filter((p) => props[p]?.default === undefined);
+      if (req.length) out[k] = req;
+      continue;
+    }
     if (k === 'properties') out[k] = Object.fromEntries(Object.entries(v as Record<string, TSchema>).map(([p, s]) => [p, structural(s)]));
     else if (k === 'items' || (k === 'additionalProperties' && typeof v === 'object')) out[k] = structural(v as TSchema);
     else if (k === 'additionalProperties') continue;
@@ -62,7 +72,7 @@ const kinds: Kind[] = [
     status: {
       observedGeneration: { type: 'integer', format: 'int64' },
       conditions,
-      configVersion: { type: 'string', description: 'Content hash of the config last compiled for this policy.' },
+      models: { type: 'string', description: 'The model target names, for the Models column.' },
       threshold: { type: 'number', description: 'The classifier threshold that strongFraction calibrated to.' },
       sidecars: {
         type: 'object', description: 'Sidecars receiving this policy.',
@@ -75,7 +85,7 @@ const kinds: Kind[] = [
     columns: [
       ready,
       { name: 'Router', type: 'string', jsonPath: '.spec.router.type' },
-      { name: 'Models', type: 'string', jsonPath: '.spec.models[*].name' },
+      { name: 'Models', type: 'string', jsonPath: '.status.models' },
       { name: 'Sidecars', type: 'integer', jsonPath: '.status.sidecars.inSync' },
       age,
     ],

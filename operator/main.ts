@@ -34,7 +34,7 @@ export interface OperatorOptions {
 export interface Operator { url: string; metricsURL: string; controller: Controller; leader: LeaderElector; stop(): Promise<void> }
 
 export async function startOperator(o: OperatorOptions): Promise<Operator> {
-  const log = o.logger ?? createLogger(process.env.TRIAGE_LOG_LEVEL ?? 'info').child({ component: 'operator' });
+  const log = o.logger ?? createLogger(process.env.TRIAGE_LOG_LEVEL ?? 'info', undefined, 'operator');
   const kc = new KubeConfig();
   if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
   else kc.loadFromDefault();
@@ -92,7 +92,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     }
   };
   leader.onChange = ((prev) => (isLeader: boolean) => { prev(isLeader); if (isLeader) void upkeep(); })(leader.onChange);
-  const upkeepTimer = setInterval(() => void upkeep(), 60_000);
+  // Cheap when nothing changed (two GETs); frequent so a re-created webhook configuration gets its caBundle soon.
+  const upkeepTimer = setInterval(() => void upkeep(), 10_000);
 
   const addr = server.address() as AddressInfo;
   const maddr = probes.address() as AddressInfo;

@@ -18,7 +18,7 @@ export interface RoutingPolicy {
   kind: 'RoutingPolicy';
   metadata: V1ObjectMeta & { name: string; namespace: string };
   spec: RoutingPolicySpec;
-  status?: { observedGeneration?: number; conditions?: Condition[]; configVersion?: string; sidecars?: { connected: number; inSync: number; nacks?: { pod: string; reason: string }[] } };
+  status?: { observedGeneration?: number; conditions?: Condition[]; models?: string; sidecars?: { connected: number; inSync: number; nacks?: { pod: string; reason: string }[] } };
 }
 
 export interface ProviderKey {

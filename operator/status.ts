@@ -37,6 +37,7 @@ export function policyStatus(p: RoutingPolicy, problems: RefProblem[], sidecars:
   return {
     observedGeneration: gen,
     conditions: setConditions(p.status?.conditions, conditions, gen, now),
+    models: p.spec.models.map((m) => m.name).join(','),
     sidecars: { connected: sc.connected, inSync: sc.inSync, ...(sc.nacks.length ? { nacks: sc.nacks.slice(0, 16) } : {}) },
   };
 }
