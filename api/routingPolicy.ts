@@ -56,7 +56,7 @@ export const Router = Obj({
 export const Fallback = Obj({
   from: Type.String({ description: 'The model whose failure triggers this fallback.', maxLength: 63 }),
   to: Type.Array(Type.String({ maxLength: 63 }), { description: 'Models tried in order.', minItems: 1, maxItems: 8 }),
-  on: Type.Array(StringEnum(ERROR_CLASSES), {
+  when: Type.Array(StringEnum(ERROR_CLASSES), {
     description: 'Error classes that trigger it.', minItems: 1, maxItems: ERROR_CLASSES.length,
     default: ['rateLimited', 'serverError', 'timeout', 'connection'],
   }),

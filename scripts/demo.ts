@@ -33,7 +33,7 @@ async function main(): Promise<void> {
         { name: 'weak', deployments: [{ providerKey: 'claude', model: 'claude-3-5-haiku-latest' }, { providerKey: 'gemini', model: 'gemini-2.0-flash' }] },
       ],
       router: { type: 'random', strong: 'strong', weak: 'weak', strongFraction: 0.5 },
-      fallbacks: [{ from: 'strong', to: ['weak'], on: ['rateLimited', 'serverError', 'timeout'] }],
+      fallbacks: [{ from: 'strong', to: ['weak'], when: ['rateLimited', 'serverError', 'timeout'] }],
       retries: { attempts: 1, baseDelay: '50ms' },
     }],
   };

@@ -30,7 +30,7 @@ export interface CompiledPolicy {
   models: Map<string, CompiledModel>;
   router: Router;
   /** Fallback rules in order: from model → targets, per error class. */
-  fallbacks: { from: string; to: string[]; on: Set<ErrorClass> }[];
+  fallbacks: { from: string; to: string[]; when: Set<ErrorClass> }[];
   retries: BackoffSettings & { attempts: number };
   timeouts: { connectMs: number; firstByteMs: number; idleMs: number };
   cooldown: CooldownSettings;
@@ -76,7 +76,7 @@ function compilePolicy(p: SidecarPolicy, deployment: (key: string, model: string
       deployments: m.deployments.map((d) => deployment(d.providerKey, d.model, d.weight)),
     }])),
     router: p.router,
-    fallbacks: (p.fallbacks ?? []).map((f) => ({ from: f.from, to: f.to, on: new Set(f.on) })),
+    fallbacks: (p.fallbacks ?? []).map((f) => ({ from: f.from, to: f.to, when: new Set(f.when) })),
     retries: { attempts: p.retries.attempts, backoff: p.retries.backoff, baseMs: parseDuration(p.retries.baseDelay), maxMs: parseDuration(p.retries.maxDelay) },
     timeouts: { connectMs: parseDuration(p.timeouts.connect), firstByteMs: parseDuration(p.timeouts.firstByte), idleMs: parseDuration(p.timeouts.idle) },
     cooldown: {

@@ -53,7 +53,7 @@ export async function runAttempts<T>(policy: CompiledPolicy, primary: string, at
     lastErr = r;
     if (i === 0) {
       // Fallbacks are matched on the primary's failure class only and are not chained.
-      const rule = policy.fallbacks.find((f) => f.from === primary && f.on.has(r.errorClass));
+      const rule = policy.fallbacks.find((f) => f.from === primary && f.when.has(r.errorClass));
       if (rule) order.push(...rule.to.filter((m) => m !== primary));
     }
   }

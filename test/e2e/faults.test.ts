@@ -17,9 +17,9 @@ const policy = (over: Record<string, unknown> = {}) => ({
   ],
   router: { type: 'fixed', target: 'strong' },
   fallbacks: [
-    { from: 'strong', to: ['weak'], on: ['rateLimited', 'serverError', 'timeout', 'connection'] },
-    { from: 'weak', to: ['strong'], on: ['contextWindowExceeded'] },
-    { from: 'down', to: ['strong'], on: ['connection'] },
+    { from: 'strong', to: ['weak'], when: ['rateLimited', 'serverError', 'timeout', 'connection'] },
+    { from: 'weak', to: ['strong'], when: ['contextWindowExceeded'] },
+    { from: 'down', to: ['strong'], when: ['connection'] },
   ],
   retries: { attempts: 1, baseDelay: '10ms', maxDelay: '2s' },
   timeouts: { connect: '500ms', firstByte: '400ms', idle: '300ms' },

@@ -65,7 +65,7 @@ export function defaultPolicies(): object[] {
       { name: 'gemini-embed', deployments: [{ providerKey: 'gemini', model: 'text-embedding-004' }] },
     ],
     router: { type: 'fixed', target: 'strong' },
-    fallbacks: [{ from: 'strong', to: ['weak'], on: ['rateLimited', 'serverError', 'timeout', 'connection'] }],
+    fallbacks: [{ from: 'strong', to: ['weak'], when: ['rateLimited', 'serverError', 'timeout', 'connection'] }],
     retries: { attempts: 1, baseDelay: '10ms', maxDelay: '2s' },
     timeouts: { connect: '1s', firstByte: '2s', idle: '1s' },
   }];

@@ -88,7 +88,7 @@ describe('validateSidecarConfig: valid configs get the contract defaults', () =>
   it('gives a fallback the default error classes', () => {
     const r = validateSidecarConfig(with_((c) => { c.policies[0].fallbacks = [{ from: 'strong', to: ['weak'] }]; }));
     assert.ok(r.ok, JSON.stringify(r));
-    assert.deepEqual(r.value.policies[0]!.fallbacks![0]!.on, ['rateLimited', 'serverError', 'timeout', 'connection']);
+    assert.deepEqual(r.value.policies[0]!.fallbacks![0]!.when, ['rateLimited', 'serverError', 'timeout', 'connection']);
   });
 
   it('accepts fixed and random routers, and azure-openai / openai-compatible keys with a baseURL', () => {
@@ -124,7 +124,7 @@ describe('validateSidecarConfig: shape errors name the path', () => {
     { name: 'wrong type (object for array)', edit: (c) => { c.policies[0].models = {}; }, expected: 'policies[0].models: must be array' },
     { name: 'bad enum (router type)', edit: (c) => { c.policies[0].router.type = 'smart'; }, expected: 'policies[0].router.type: must be one of classifier, random, fixed' },
     { name: 'bad enum (provider)', edit: (c) => { c.providerKeys[1].provider = 'claude'; }, expected: /^providerKeys\[1\]\.provider: must be one of openai, azure-openai, anthropic, gemini, openai-compatible$/ },
-    { name: 'bad enum (fallback class)', edit: (c) => { c.policies[0].fallbacks = [{ from: 'strong', to: ['weak'], on: ['oops'] }]; }, expected: /^policies\[0\]\.fallbacks\[0\]\.on\[0\]: must be one of rateLimited, / },
+    { name: 'bad enum (fallback class)', edit: (c) => { c.policies[0].fallbacks = [{ from: 'strong', to: ['weak'], when: ['oops'] }]; }, expected: /^policies\[0\]\.fallbacks\[0\]\.when\[0\]: must be one of rateLimited, / },
     { name: 'bad duration (space)', edit: (c) => { c.policies[0].timeouts = { connect: '5 s' }; }, expected: /^policies\[0\]\.timeouts\.connect: must match pattern / },
     { name: 'bad duration (no unit)', edit: (c) => { c.policies[0].retries = { maxDelay: '8' }; }, expected: /^policies\[0\]\.retries\.maxDelay: must match pattern / },
     { name: 'bad duration (Go µs unit)', edit: (c) => { c.policies[0].cooldown = { window: '10us' }; }, expected: /^policies\[0\]\.cooldown\.window: must match pattern / },

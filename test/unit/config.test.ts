@@ -104,7 +104,7 @@ policies:
           - { providerKey: an, model: claude-haiku }
     router: { type: classifier, strong: big, weak: small, threshold: 0.6 }
     fallbacks:
-      - { from: big, to: [small], on: [rateLimited] }
+      - { from: big, to: [small], when: [rateLimited] }
     retries: { baseDelay: 1.5s, maxDelay: 1m30s }
     timeouts: { connect: 250ms }
     cooldown: { duration: 2m, window: 10s }
@@ -195,7 +195,7 @@ describe('compileConfig', () => {
     assert.equal(chat.fallbacks.length, 1);
     assert.equal(chat.fallbacks[0]!.from, 'big');
     assert.deepEqual(chat.fallbacks[0]!.to, ['small']);
-    assert.deepEqual([...chat.fallbacks[0]!.on], ['rateLimited']);
+    assert.deepEqual([...chat.fallbacks[0]!.when], ['rateLimited']);
   });
 
   it('the first policy is the default; modelOwners maps a model to the FIRST policy defining it', () => {

@@ -273,7 +273,7 @@ describe('CRD spec schemas carry the contract', () => {
     assert.equal(spec.properties.retries.properties.attempts.default, 2);
     assert.equal(spec.properties.retries.properties.baseDelay.default, '200ms');
     assert.equal(spec.properties.cooldown.properties.failureRate.default, 0.5);
-    assert.deepEqual(spec.properties.fallbacks.items.properties.on.default, ['rateLimited', 'serverError', 'timeout', 'connection']);
+    assert.deepEqual(spec.properties.fallbacks.items.properties.when.default, ['rateLimited', 'serverError', 'timeout', 'connection']);
     assert.equal(rootOf(byKind('ProviderKey')).properties.spec.properties.secretRef.properties.key.default, 'apiKey');
   });
 
