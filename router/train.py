@@ -225,8 +225,19 @@ def main() -> None:
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     log("manifest.json")
+    rows = []
     for p in sorted(out.iterdir()):
         print(f"  {p.name:24s} {p.stat().st_size:>10d}  sha256:{sha256_file(p)}")
+        rows.append(f"| `{p.name}` | {p.stat().st_size:,} | `{sha256_file(p)}` |")
+    card = HERE / "MODEL_CARD.md"
+    if out.resolve() == (HERE / "artifacts").resolve() and card.exists():
+        a, z = "<!-- artifacts:begin -->", "<!-- artifacts:end -->"
+        text = card.read_text()
+        if a in text and z in text:
+            total = sum(p.stat().st_size for p in out.iterdir())
+            block = "\n".join(["| file | bytes | sha256 |", "|---|---|---|", *rows,
+                               f"| **total** | {total:,} ({total / 2**20:.1f} MiB) | |"])
+            card.write_text(text[: text.index(a) + len(a)] + "\n" + block + "\n" + text[text.index(z):])
     log("done")
 
 
