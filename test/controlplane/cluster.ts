@@ -8,7 +8,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
@@ -182,6 +182,25 @@ function kubeconfigFor(server: string, caPEM: string, token: string): string {
   }, null, 2);
 }
 
+const TMP_PREFIX = 'triage-cp-';
+
+/** Removes temporary directories left by test processes that died without clean-up (SIGTERM, SIGKILL). */
+function removeStaleDirs(): void {
+  let names: string[] = [];
+  try { names = readdirSync(tmpdir()).filter((n) => n.startsWith(TMP_PREFIX)); } catch { return; }
+  for (const n of names) {
+    const dir = join(tmpdir(), n);
+    let pid = 0;
+    try { pid = Number(readFileSync(join(dir, 'owner.pid'), 'utf8')); } catch { continue; } // not ours, or starting
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
 /** Starts etcd and kube-apiserver on loopback and waits until the apiserver is ready. */
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const apiserverBin = binary('kube-apiserver');
@@ -189,8 +208,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const kubectlBin = binary('kubectl');
   const t0 = Date.now();
   const ownDir = opts.dir === undefined;
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'triage-cp-'));
+  if (ownDir) removeStaleDirs();
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), TMP_PREFIX));
   mkdirSync(dir, { recursive: true });
+  if (ownDir) writeFileSync(join(dir, 'owner.pid'), String(process.pid));
   const certDir = join(dir, 'certs');
   mkdirSync(certDir, { recursive: true });
 
