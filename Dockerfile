@@ -6,6 +6,8 @@ RUN npm ci --omit=dev --no-fund --no-audit
 
 FROM node:24-slim
 ENV NODE_ENV=production
+# The injected sidecar runs `triage` by name.
+ENV PATH=/app/bin:$PATH
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./

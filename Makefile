@@ -10,10 +10,13 @@ NODE         := $(NODE_DIR)/bin/node
 export PATH  := $(NODE_DIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 STAMP_NPM    := node_modules/.triage-installed
 
-.PHONY: help setup typecheck crds test test-unit demo bench clean
+.PHONY: help setup typecheck crds test demo demo-standalone dev-up dev-down bench clean
+
+include test/controlplane/controlplane.mk
+-include router/router.mk
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(NODE):
 	@echo "==> installing Node $(NODE_VERSION) into $(NODE_DIR)"
@@ -35,12 +38,22 @@ typecheck: setup ## tsc --noEmit over the whole tree
 
 crds: setup ## regenerate crds/*.yaml and docs/configuration.md from the api/ contract
 	@$(NODE) cli/main.ts gen crds crds docs/configuration.md
+	@cp crds/*.yaml charts/triage/crds/
 
-test: setup typecheck ## the full test suite (what CI runs)
+test: setup typecheck controlplane ## the full test suite (what CI runs): unit, e2e, and integration on a real kube-apiserver
 	@$(NODE) --test --test-concurrency=2 --test-reporter=spec 'test/**/*.test.ts'
 
-demo: setup ## standalone sidecar against built-in mock providers, driven by the official SDKs
+demo: setup controlplane ## the whole system on embedded defaults: control plane, operator, webhook, an injected sidecar
+	@$(NODE) scripts/demo-cluster.ts
+
+demo-standalone: setup ## the standalone sidecar against built-in mock providers, driven by the official SDKs
 	@$(NODE) scripts/demo.ts
+
+dev-up: setup controlplane ## start a local control plane with CRDs, operator and webhook in the background
+	@$(NODE) scripts/dev.ts up
+
+dev-down: ## stop what dev-up started
+	@$(NODE) scripts/dev.ts down
 
 bench: setup ## sidecar overhead vs direct vs LiteLLM; writes bench/results/
 	@$(NODE) bench/proxy-overhead.ts
