@@ -43,6 +43,7 @@ export class Controller {
   readonly #queue: WorkQueue;
   readonly #timers: NodeJS.Timeout[] = [];
   #reportTimer: NodeJS.Timeout | undefined;
+  #world: World | undefined;
   #lastReport = '';
 
   constructor(o: ControllerOptions) {
@@ -65,8 +66,10 @@ export class Controller {
     });
   }
 
+  /** The informer caches and loaded Secrets as one snapshot, rebuilt only after something changed:
+   * a refresh compiles every session's config against it. */
   world(): World {
-    return {
+    return this.#world ??= {
       policies: this.policies.list(),
       keys: new Map(this.keys.list().map((k) => [nsName(k), k])),
       secrets: new Map([...this.secrets].filter((e): e is [string, SecretData] => e[1] !== null)),
@@ -75,6 +78,9 @@ export class Controller {
 
   async start(): Promise<void> {
     const o = this.#o;
+    const invalidate = () => { this.#world = undefined; };
+    this.policies.on(invalidate);
+    this.keys.on(invalidate);
     this.policies.on((p) => { this.#queue.add(`policy:${nsName(p)}`); this.distributor.refresh(); });
     this.keys.on((k, verb) => {
       if (verb !== 'delete') void this.#loadSecret(k).then(() => this.#keyChanged(k));
@@ -135,6 +141,7 @@ export class Controller {
     try {
       const s = await this.#o.kube.find(corePath('secrets', ns, name));
       this.secrets.set(`${ns}/${name}`, s ? { namespace: ns, name, data: decode(s.data) } : null);
+      this.#world = undefined;
     } catch (err) {
       // Forbidden or transient: keep what we had; the resync retries.
       this.#o.log.warn({ secret: `${ns}/${name}`, status: (err as KubeError).status }, 'cannot read Secret');
@@ -145,6 +152,7 @@ export class Controller {
     const before = JSON.stringify([...this.secrets]);
     const wanted = new Set(this.keys.list().map((k) => `${k.metadata.namespace}/${k.spec.secretRef.name}`));
     for (const id of this.secrets.keys()) if (!wanted.has(id)) this.secrets.delete(id);
+    this.#world = undefined;
     await Promise.all(this.keys.list().map((k) => this.#loadSecret(k)));
     if (JSON.stringify([...this.secrets]) !== before) {
       for (const k of this.keys.list()) this.#queue.add(`key:${nsName(k)}`);
