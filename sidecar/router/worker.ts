@@ -108,7 +108,7 @@ port.on('message', (m: ToWorker) => {
       schedule();
       break;
     case 'test-crash':
-      if (cfg.testHooks) setImmediate(() => { throw new Error('router worker: crash requested by a test'); });
+      if (cfg.testHooks) throw new Error('router worker: crash requested by a test');
       break;
     case 'test-hang':
       if (cfg.testHooks) { const end = Date.now() + m.ms; while (Date.now() < end) { /* block the worker */ } }
