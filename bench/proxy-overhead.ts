@@ -16,9 +16,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureLitellm, LITELLM_VERSION, startLitellm, writeLitellmConfig } from './litellm.ts';
-import { runLoad, type LoadResult } from './lib/load.ts';
+import { mergeLoads, runLoad, withoutRaw, type LoadResult } from './lib/load.ts';
 import { loadAverage, machineInfo, waitForQuiet } from './lib/machine.ts';
-import { histogramSummaryMs, parseHistogram, scrape } from './lib/metrics.ts';
+import { histogramSummaryMs, parseHistogram, scrape, type Histogram } from './lib/metrics.ts';
 import { freePort, installCleanup, sleep, spawnChild, stopAll, waitForHttp, type Child } from './lib/processes.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.ts';
 import { renderMarkdown } from './lib/report.ts';
@@ -48,8 +48,8 @@ const waitIdleArg = flags['wait-idle'];
 
 const QUICK = flags.quick;
 const PLAN = QUICK
-  ? { rates: [500, 2000], fixedSec: { 500: 3, 2000: 3 } as Record<number, number>, lowRate: 0, warmupSec: 1, maxSec: 3, fixedConns: 50, maxConns: 64, ttfb: { sequential: 30, concurrency: 4, perWorker: 10, warmup: 10 }, streams: 100, streamHoldSec: 2 }
-  : { rates: [500, 2000], fixedSec: { 500: 20, 2000: 15 } as Record<number, number>, lowRate: 50, warmupSec: 3, maxSec: 10, fixedConns: 50, maxConns: 64, ttfb: { sequential: 300, concurrency: 10, perWorker: 30, warmup: 50 }, streams: 500, streamHoldSec: 5 };
+  ? { rates: [500, 2000], fixedSec: { 500: 3, 2000: 3 } as Record<number, number>, segmentSec: 1.5, lowRate: 0, warmupSec: 1, maxSec: 3, fixedConns: 50, maxConns: 64, ttfb: { sequential: 30, concurrency: 4, perWorker: 10, warmup: 10 }, streams: 100, streamHoldSec: 2 }
+  : { rates: [500, 2000], fixedSec: { 500: 20, 2000: 15 } as Record<number, number>, segmentSec: 5, lowRate: 50, warmupSec: 3, maxSec: 10, fixedConns: 50, maxConns: 64, ttfb: { sequential: 300, concurrency: 10, perWorker: 30, warmup: 50 }, streams: 500, streamHoldSec: 5 };
 /** The slow upstream for held streams: 10 content pieces, 1 s apart (~12 s per stream). */
 const SLOW_SCENARIO = { kind: 'ok', chunks: 10, chunkDelayMs: 1000 };
 const OVERHEAD_METRIC = 'triage_proxy_overhead_seconds';
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
   await sanity(triage);
 
   // ── fixed rate: direct vs sidecar, interleaved per rate ──
-  const load = (s: Subject, rate: number | undefined, sec: number, label: string): Promise<LoadResult> =>
+  const load = (s: Subject, rate: number | undefined, sec: number, label: string): ReturnType<typeof runLoad> =>
     runLoad({
       label,
       url: s.url,
@@ -168,30 +168,45 @@ async function main(): Promise<void> {
       overheadHeader: s.name === 'triage',
       cpuPids: s.name === 'direct' ? { mock: mock.child.pid } : { proxy: s.pid, mock: mock.child.pid },
     });
-  const fixedRun = async (s: Subject, rate: number, sec: number): Promise<{ r: LoadResult; hist?: HistogramSummary }> => {
-    await load(s, rate, PLAN.warmupSec, `${s.name} warmup`);
-    const before = s.metricsURL ? parseHistogram(await scrape(s.metricsURL), OVERHEAD_METRIC, { stream: 'false' }) : undefined;
-    const r = await load(s, rate, sec, `${s.name} @${rate}/s`);
-    log(`${s.name} @${rate}/s: achieved ${r.achievedRps.toFixed(0)}/s, p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(3)} ms, non2xx ${r.non2xx}, errors ${r.errors}`);
-    if (!s.metricsURL || !before) return { r };
-    const after = parseHistogram(await scrape(s.metricsURL), OVERHEAD_METRIC, { stream: 'false' });
-    return { r, hist: histogramSummaryMs(after, before) };
+  /**
+   * One rate for several subjects: a warm-up each, then measured segments alternating between them
+   * (direct, proxy, direct, proxy, …), pooled per subject.
+   */
+  const fixedRun = async (subjects: Subject[], rate: number, totalSec: number): Promise<Map<Subject, { r: LoadResult; hist?: HistogramSummary }>> => {
+    for (const s of subjects) await load(s, rate, PLAN.warmupSec, `${s.name} warmup`);
+    const segments = Math.max(1, Math.round(totalSec / PLAN.segmentSec));
+    const parts = new Map<Subject, Awaited<ReturnType<typeof runLoad>>[]>(subjects.map((s) => [s, []]));
+    const before = new Map<Subject, Histogram>();
+    for (const s of subjects) if (s.metricsURL) before.set(s, parseHistogram(await scrape(s.metricsURL), OVERHEAD_METRIC, { stream: 'false' }));
+    for (let i = 0; i < segments; i++) {
+      for (const s of subjects) parts.get(s)!.push(await load(s, rate, totalSec / segments, `${s.name} @${rate}/s #${i + 1}`));
+    }
+    const out = new Map<Subject, { r: LoadResult; hist?: HistogramSummary }>();
+    for (const s of subjects) {
+      const r = mergeLoads(`${s.name} @${rate}/s`, parts.get(s)!);
+      log(`${s.name} @${rate}/s: achieved ${r.achievedRps.toFixed(0)}/s, p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(3)} ms, non2xx ${r.non2xx}, errors ${r.errors}`);
+      const b = before.get(s);
+      if (s.metricsURL && b) out.set(s, { r, hist: histogramSummaryMs(parseHistogram(await scrape(s.metricsURL), OVERHEAD_METRIC, { stream: 'false' }), b) });
+      else out.set(s, { r });
+    }
+    return out;
   };
   const rates = PLAN.lowRate ? [PLAN.lowRate, ...PLAN.rates] : PLAN.rates;
   const fixedSecs = (rate: number): number => PLAN.fixedSec[rate] ?? (QUICK ? 3 : 10);
   const directFixed = new Map<number, LoadResult>();
   const triageFixed: FixedRateRow[] = [];
   for (const rate of rates) {
-    const d = await fixedRun(direct, rate, fixedSecs(rate));
+    const res = await fixedRun([direct, triage], rate, fixedSecs(rate));
+    const d = res.get(direct)!;
+    const p = res.get(triage)!;
     directFixed.set(rate, d.r);
-    const p = await fixedRun(triage, rate, fixedSecs(rate));
     triageFixed.push(row(rate, d.r, p.r, p.hist));
   }
 
   // ── highest sustained rate (unthrottled) ──
   const maxRun = async (s: Subject): Promise<LoadResult> => {
     await load(s, undefined, Math.min(2, PLAN.warmupSec), `${s.name} max warmup`);
-    const r = await load(s, undefined, PLAN.maxSec, `${s.name} max`);
+    const r = withoutRaw(await load(s, undefined, PLAN.maxSec, `${s.name} max`));
     log(`${s.name} max: ${r.achievedRps.toFixed(0)}/s, p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, cpu ${JSON.stringify(roundDeep(r.cpuCores, 2))}`);
     return r;
   };
@@ -239,7 +254,7 @@ async function main(): Promise<void> {
     await sanity(subject);
     const fixed: FixedRateRow[] = [];
     for (const rate of rates) {
-      const r = await fixedRun(subject, rate, fixedSecs(rate));
+      const r = (await fixedRun([subject], rate, fixedSecs(rate))).get(subject)!;
       fixed.push(row(rate, directFixed.get(rate)!, r.r));
     }
     const max = await maxRun(subject);
@@ -305,7 +320,7 @@ async function main(): Promise<void> {
       sidecar: 'node cli/main.ts sidecar (same as bin/triage), fixed router, --log-level warn, one process',
       litellm: litellmVersion ? `litellm[proxy]==${litellmVersion}, 1 uvicorn worker, no DB, no master key, LITELLM_LOG=WARNING, num_retries 0` : null,
       loadGenerator: 'autocannon 9 in the driver process (separate from mock and proxies); fixed-rate runs paced evenly (see bench/lib/load.ts)',
-      fixedRate: { connections: PLAN.fixedConns, durationSec: PLAN.fixedSec, warmupSec: PLAN.warmupSec },
+      fixedRate: { connections: PLAN.fixedConns, durationSec: PLAN.fixedSec, otherRatesSec: QUICK ? 3 : 10, segmentSec: PLAN.segmentSec, warmupSec: PLAN.warmupSec },
       maxThroughput: { connections: PLAN.maxConns, durationSec: PLAN.maxSec },
       ttfb: PLAN.ttfb,
       heldStreams: { count: PLAN.streams, upstreamScenario: SLOW_SCENARIO },

@@ -7,9 +7,10 @@
 // spaces each connection's requests evenly over the second, the connections staggered, so that arrivals
 // are evenly spread at the requested rate. The quota stays as a ceiling.
 //
-// Latencies are collected raw from every 2xx response (autocannon's 'response' event, float ms from
-// hrtime at write to the last byte parsed): autocannon's own histogram keeps integer milliseconds, too
-// coarse for sub-millisecond overheads.
+// Latencies are collected raw from every 2xx response but each connection's first (autocannon's
+// 'response' event, float ms from hrtime at write to the last byte parsed): autocannon's own histogram
+// keeps integer milliseconds, too coarse for sub-millisecond overheads. Runs can be cut into segments and pooled (mergeLoads), so that the
+// direct and proxied runs of one rate alternate and a burst of outside load hits both alike.
 
 import autocannon from 'autocannon';
 import type { AutocannonClient } from 'autocannon';
@@ -49,20 +50,40 @@ export interface LoadResult {
   sendLagMs?: Summary;
   /** Average cores used during the run, per process tree, and by this load generator. */
   cpuCores?: Record<string, number>;
+  /** Measured segments pooled into this result (see mergeLoads). */
+  segments?: number;
+}
+
+/** The raw samples behind a LoadResult, kept so that segments can be pooled. */
+export interface RawSamples {
+  latencies: number[];
+  overheads: number[];
+  lags: number[];
+  /** 2xx answers, each connection's first included. */
+  ok: number;
 }
 
 const OVERHEAD_HEADER = 'x-triage-overhead-ms';
 
-export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+export async function runLoad(spec: LoadSpec): Promise<LoadResult & { raw: RawSamples }> {
   const latencies: number[] = [];
   const overheads: number[] = [];
   const lags: number[] = [];
+  let ok = 0;
   const rate = spec.rate;
   let clientIndex = 0;
   const start = performance.now();
 
   const setupClient = (client: AutocannonClient): void => {
+    // Each connection's first answer also carries the TCP connect (autocannon writes before the socket is
+    // up): not counted, neither in latency nor in the achieved rate.
+    let first = true;
     client.on('response', (status: number, _bytes: number, duration: number) => {
+      if (status >= 200 && status < 300) ok++;
+      if (first) {
+        first = false;
+        return;
+      }
       if (status >= 200 && status < 300) latencies.push(duration);
     });
     if (spec.overheadHeader) {
@@ -94,12 +115,13 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   });
   const cpu = meter?.stop();
   const durationSec = result.duration;
-  const out: LoadResult = {
+  const out: LoadResult & { raw: RawSamples } = {
+    raw: { latencies, overheads, lags, ok },
     label: spec.label,
     targetRps: rate ?? null,
     connections: Math.min(spec.connections, rate ?? Infinity),
     durationSec,
-    achievedRps: latencies.length / durationSec,
+    achievedRps: ok / durationSec,
     completed: result.totalCompletedRequests,
     non2xx: result.non2xx,
     errors: result.errors,
@@ -110,6 +132,41 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   if (rate) out.sendLagMs = summarize(lags);
   if (cpu) out.cpuCores = cpu;
   return out;
+}
+
+/** Pools measured segments of the same load (same subject and rate) into one result. */
+export function mergeLoads(label: string, parts: (LoadResult & { raw: RawSamples })[]): LoadResult {
+  const first = parts[0]!;
+  const durationSec = parts.reduce((a, p) => a + p.durationSec, 0);
+  const cat = (k: 'latencies' | 'overheads' | 'lags'): number[] => parts.flatMap((p) => p.raw[k]);
+  const latencies = cat('latencies');
+  const out: LoadResult = {
+    label,
+    targetRps: first.targetRps,
+    connections: first.connections,
+    durationSec,
+    achievedRps: parts.reduce((a, p) => a + p.raw.ok, 0) / durationSec,
+    completed: parts.reduce((a, p) => a + p.completed, 0),
+    non2xx: parts.reduce((a, p) => a + p.non2xx, 0),
+    errors: parts.reduce((a, p) => a + p.errors, 0),
+    timeouts: parts.reduce((a, p) => a + p.timeouts, 0),
+    latencyMs: summarize(latencies),
+    segments: parts.length,
+  };
+  if (first.overheadHeaderMs) out.overheadHeaderMs = summarize(cat('overheads'));
+  if (first.sendLagMs) out.sendLagMs = summarize(cat('lags'));
+  if (first.cpuCores) {
+    const cpu: Record<string, number> = {};
+    for (const k of Object.keys(first.cpuCores)) cpu[k] = parts.reduce((a, p) => a + (p.cpuCores?.[k] ?? 0) * p.durationSec, 0) / durationSec;
+    out.cpuCores = cpu;
+  }
+  return out;
+}
+
+/** A LoadResult without its raw samples (for the results file). */
+export function withoutRaw(r: LoadResult & { raw?: RawSamples }): LoadResult {
+  const { raw: _raw, ...rest } = r;
+  return rest;
 }
 
 /**

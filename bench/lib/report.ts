@@ -44,7 +44,10 @@ export function renderMarkdown(r: Results): string {
   out.push('');
 
   out.push('## Latency at a fixed rate (ms)', '');
-  out.push(`${r.triage.fixedRate[0]?.direct.connections ?? ''} connections, arrivals paced evenly at the offered rate, after a warm-up run.`, '');
+  out.push(
+    `${r.triage.fixedRate[0]?.direct.connections ?? ''} connections, arrivals paced evenly at the offered rate; after a warm-up run, the measured time is cut into segments alternating direct / proxy, pooled per path. A negative "added" value is below the run-to-run noise.`,
+    '',
+  );
   out.push('| offered req/s | path | achieved req/s | p50 | p90 | p99 | p99.9 | max | added p50 | added p99 |', '|---|---|---|---|---|---|---|---|---|---|');
   const litellmAt = (rate: number): FixedRateRow | undefined => r.litellm?.fixed.find((x) => x.rate === rate);
   for (const row of r.triage.fixedRate) {
