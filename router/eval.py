@@ -119,6 +119,16 @@ def main():
     results["benchmarks"]["mmlu-test"] = evaluate_scores(
         "mmlu-test", {"router": s[ok], "baseline": base.score(t.prompts)[ok]}, qs, qw,
         {"subjects": sorted(set(t.groups)), "strong": D.GPT4_1106, "weak": D.MIXTRAL, "comparable_to": "mmlu"})
+    groups = np.array(t.groups)[ok]
+    bsc = base.score(t.prompts)[ok]
+    per = {}
+    for g in sorted(set(groups)):
+        m = groups == g
+        if qs[m].mean() != qw[m].mean():
+            per[g] = {"n": int(m.sum()), "q_strong": float(qs[m].mean()), "q_weak": float(qw[m].mean()),
+                      "router_apgr": routellm_metrics(s[ok][m], qs[m], qw[m])["apgr"],
+                      "baseline_apgr": routellm_metrics(bsc[m], qs[m], qw[m])["apgr"]}
+    results["benchmarks"]["mmlu-test"]["per_subject"] = per
     log("mmlu-test")
 
     # arena-bench-v1 test fold (shipped model)

