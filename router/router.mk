@@ -34,7 +34,7 @@ router-eval: router-venv ## evaluate the shipped router: router/results/eval.jso
 router-bench: router-venv ## latency/memory of the router (and the transformer it replaces) at 1 thread
 	@$(ROUTER_ENV) $(ROUTER_PY) router/bench_latency.py
 
-router-tune: router-venv ## re-run the validation-only hyperparameter sweep (router/results/tuning.json, ~15 min)
+router-tune: router-venv ## re-run the validation-only hyperparameter sweep (router/results/tuning.json, ~9 min)
 	@$(ROUTER_ENV) $(ROUTER_PY) router/tune.py
 
 router-node-check: setup ## golden scores + latency of router.onnx under onnxruntime-node (the sidecar's runtime)
