@@ -30,6 +30,8 @@ export interface PoolOptions {
   hangMs: number;
   /** First start: give up after this long (ms). */
   startTimeoutMs: number;
+  /** V8 limits of the worker's heap (young generation size bounds its RSS under load). */
+  resourceLimits?: { maxYoungGenerationSizeMb?: number; maxOldGenerationSizeMb?: number };
   onEvent?: (e: PoolEvent) => void;
 }
 
@@ -105,6 +107,11 @@ export class InferencePool {
     });
   }
 
+  /** The worker's V8 heap statistics (undefined while it is down). */
+  heap(): Promise<{ used_heap_size: number; total_heap_size: number } | undefined> {
+    return this.worker && this.state === 'ready' ? this.worker.getHeapStatistics() : Promise.resolve(undefined);
+  }
+
   /** Test hooks (only when the worker was started with testHooks). */
   testMessage(m: ToWorker): void {
     this.worker?.postMessage(m);
@@ -130,7 +137,7 @@ export class InferencePool {
   private spawn(onFirst?: (r: { loadMs: number; warmupMs: number } | { error: string }) => void): void {
     const gen = ++this.generation;
     this.state = 'starting';
-    const w = new Worker(WORKER_URL, { workerData: this.opts.worker, stdout: false, stderr: false });
+    const w = new Worker(WORKER_URL, { workerData: this.opts.worker, stdout: false, stderr: false, ...(this.opts.resourceLimits ? { resourceLimits: this.opts.resourceLimits } : {}) });
     this.worker = w;
     w.unref();
     let settled = false;

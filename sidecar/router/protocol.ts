@@ -13,6 +13,8 @@ export interface WorkerConfig {
   batchWindowMs: number;
   /** Warm-up rounds before 'ready'. */
   warmup: number;
+  /** onnxruntime's CPU memory arena (keeps the largest batch's buffers; off: freed after each run). */
+  memArena: boolean;
   testHooks?: boolean;
 }
 

@@ -18,6 +18,15 @@ import { InferencePool, type PoolEvent, type ScoreResult } from './pool.ts';
 /** router/artifacts, resolved relative to this file (the repo, or the image's copy of it). */
 export const BUILTIN_ROUTER_DIR: string = fileURLToPath(new URL('../../router/artifacts/', import.meta.url));
 
+const MEM_ARENA_DEFAULT = true;
+// The worker's V8 heap: a 16 MiB young generation and a 96 MiB old-generation cap keep its RSS flat under
+// sustained load (V8's defaults on a large-memory node let it grow past 150 MiB of mostly garbage; measured in
+// docs/router-runtime.md). Its live data is ~15 MiB (tokenizer) plus the queued prompts, which are capped.
+const YOUNG_GEN_DEFAULT_MB = 16;
+const OLD_GEN_DEFAULT_MB = 96;
+/** Characters of a prompt sent to the worker, per token of max_length (see score()). */
+const CHARS_PER_TOKEN_CAP = 64;
+
 export type RouterEvent = PoolEvent | { type: 'score'; ms: number; ok: boolean };
 
 export interface LoadOptions {
@@ -35,6 +44,12 @@ export interface LoadOptions {
   startTimeoutMs?: number;
   /** Warm-up rounds. Default 3. */
   warmup?: number;
+  /** onnxruntime's CPU memory arena. Default on. */
+  memArena?: boolean;
+  /** The worker's V8 young generation (MiB): bounds its RSS under load. Default 16. */
+  workerYoungGenerationMb?: number;
+  /** The worker's V8 old generation limit (MiB); exceeding it crashes (and restarts) the worker. Default 96. */
+  workerOldGenerationMb?: number;
   /** Calibration window (scores kept per key). Default 2000. */
   window?: number;
   /** Own scores before they replace the reference quantiles. Default 200. */
@@ -91,6 +106,7 @@ class Runtime implements RouterRuntime {
   private readonly calibrator: Calibrator;
   private readonly pairs = new Map<string, PairEntry | { error: string }>();
   private readonly onEvent: ((e: RouterEvent) => void) | undefined;
+  private readonly maxChars: number;
 
   constructor(files: RouterFiles, pool: InferencePool, placer: Placer, reference: ReferenceSet | null, opts: LoadOptions) {
     this.version = files.manifest.version;
@@ -102,6 +118,7 @@ class Runtime implements RouterRuntime {
     this.ratings = Object.fromEntries(Object.entries(opts.ratings ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     this.calibrator = new Calibrator({ ...(opts.window ? { window: opts.window } : {}), ...(opts.minScores !== undefined ? { minScores: opts.minScores } : {}) });
     this.onEvent = opts.onEvent;
+    this.maxChars = files.manifest.tokenizer.max_length * CHARS_PER_TOKEN_CAP;
   }
 
   ready(): boolean {
@@ -140,7 +157,7 @@ class Runtime implements RouterRuntime {
     let r: ScoreResult;
     try {
       const e = this.entry(strong, weak);
-      r = 'error' in e ? { error: e.error } : await this.pool.submit(typeof text === 'string' ? text : String(text ?? ''), e.s, e.w);
+      r = 'error' in e ? { error: e.error } : await this.pool.submit(capText(typeof text === 'string' ? text : String(text ?? ''), this.maxChars), e.s, e.w);
     } catch (err) {
       r = { error: `router: ${(err as Error).message}` };
     }
@@ -171,6 +188,20 @@ class Runtime implements RouterRuntime {
   close(): Promise<void> {
     return this.pool.close();
   }
+}
+
+/**
+ * Only the start of a prompt is sent to the worker: max_length × 64 characters (32,768 for 512 tokens), cut at a
+ * code-point boundary. Any text yielding its first max_length tokens within that many characters gets exactly the
+ * contract's ids (English runs ~4–5 characters per token); a huge prompt costs neither a large copy across the
+ * thread boundary nor worker memory.
+ */
+export function capText(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  let cut = maxChars;
+  const c = text.charCodeAt(cut - 1);
+  if (c >= 0xd800 && c <= 0xdbff) cut--;
+  return text.slice(0, cut);
 }
 
 const calKey = (key: string, strong: string, weak: string) => `${key}\u0000${strong.trim().toLowerCase()}\u0000${weak.trim().toLowerCase()}`;
@@ -207,7 +238,11 @@ export async function loadRouter(dir: string = BUILTIN_ROUTER_DIR, opts: LoadOpt
     worker: {
       modelPath: files.model, tokenizerPath: files.tokenizer, maxLength: m.tokenizer.max_length, K: table.length,
       maxBatch: opts.maxBatch ?? 32, tokenBudget: opts.tokenBudget ?? 4096, batchWindowMs: opts.batchWindowMs ?? 0,
-      warmup: opts.warmup ?? 3, ...(opts.testHooks ? { testHooks: true } : {}),
+      warmup: opts.warmup ?? 3, memArena: opts.memArena ?? MEM_ARENA_DEFAULT, ...(opts.testHooks ? { testHooks: true } : {}),
+    },
+    resourceLimits: {
+      ...(opts.workerYoungGenerationMb ?? YOUNG_GEN_DEFAULT_MB ? { maxYoungGenerationSizeMb: opts.workerYoungGenerationMb ?? YOUNG_GEN_DEFAULT_MB } : {}),
+      ...(opts.workerOldGenerationMb ?? OLD_GEN_DEFAULT_MB ? { maxOldGenerationSizeMb: opts.workerOldGenerationMb ?? OLD_GEN_DEFAULT_MB } : {}),
     },
     timeoutMs: opts.timeoutMs ?? 50,
     hangMs: opts.hangMs ?? 2000,

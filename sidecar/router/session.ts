@@ -20,6 +20,8 @@ export interface SessionOptions {
   tokenBudget?: number;
   /** Max rows per run. */
   maxRows?: number;
+  /** onnxruntime's CPU memory arena; default on. */
+  memArena?: boolean;
 }
 
 export class RouterSession {
@@ -42,7 +44,7 @@ export class RouterSession {
   static async create(model: string | Uint8Array, K: number, opts: SessionOptions = {}): Promise<RouterSession> {
     const options: ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
-      enableCpuMemArena: true, enableMemPattern: true,
+      enableCpuMemArena: opts.memArena ?? true, enableMemPattern: opts.memArena ?? true,
     };
     const session = typeof model === 'string'
       ? await ort.InferenceSession.create(model, options)

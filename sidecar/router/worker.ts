@@ -27,7 +27,7 @@ async function init(): Promise<void> {
   const t0 = performance.now();
   tokenizer = RouterTokenizer.fromFile(cfg.tokenizerPath, cfg.maxLength);
   try {
-    session = await RouterSession.create(cfg.modelPath, cfg.K, { tokenBudget: cfg.tokenBudget, maxRows: cfg.maxBatch });
+    session = await RouterSession.create(cfg.modelPath, cfg.K, { tokenBudget: cfg.tokenBudget, maxRows: cfg.maxBatch, memArena: cfg.memArena });
   } catch (err) {
     throw new Error(`cannot load ${cfg.modelPath}: ${(err as Error).message}`);
   }

@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BUILTIN_ROUTER_DIR, RouterRegistry, loadRouter, type RouterEvent, type RouterRuntime } from '../../../sidecar/router/runtime.ts';
+import { BUILTIN_ROUTER_DIR, RouterRegistry, capText, loadRouter, type RouterEvent, type RouterRuntime } from '../../../sidecar/router/runtime.ts';
 import { golden, manifest, tokenizerJson } from './helpers.ts';
 import { writeTinyRouter } from './onnxBuild.ts';
 
@@ -97,6 +97,15 @@ describe('builtin router through the worker', () => {
     assert.equal(rt.calibration('other', golden.strong, golden.weak, 0.5).source, 'reference');
     rt.retainKeys((k) => k !== 'pol');
     assert.equal(rt.calibration('pol', golden.strong, golden.weak, 0.5).source, 'reference');
+  });
+
+  it('a huge prompt costs no huge copy: only its first max_length × 64 characters reach the worker', async () => {
+    const long = 'Explain the proof in detail. '.repeat(40_000); // 1.16 M characters
+    const r = await rt.score(long, golden.strong, golden.weak);
+    const head = await rt.score(long.slice(0, 512 * 64), golden.strong, golden.weak);
+    assert.ok('score' in r && 'score' in head && r.score === head.score);
+    assert.equal(capText('ab\u{1F600}cd', 3), 'ab'); // never splits a surrogate pair
+    assert.equal(capText('abc', 3), 'abc');
   });
 
   it('non-string input does not throw', async () => {
