@@ -14,12 +14,15 @@
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, ToWorker, WorkerConfig, WorkerRequest } from './protocol.ts';
 
-export type ScoreResult = { score: number } | { error: string };
+/** Why a score is missing: bounded, for a metric label. */
+export type RouterErrorKind = 'timeout' | 'unavailable' | 'crash' | 'closed' | 'tokenizer' | 'inference' | 'placement' | 'internal';
+
+export type ScoreResult = { score: number } | { error: string; kind: RouterErrorKind };
 
 export type PoolEvent =
   | { type: 'ready'; loadMs: number; warmupMs: number; restarts: number }
   | { type: 'batch'; size: number; tokenizeMs: number; inferMs: number }
-  | { type: 'error'; kind: 'timeout' | 'crash' | 'tokenizer' | 'inference' | 'unavailable' | 'closed'; message: string }
+  | { type: 'error'; kind: RouterErrorKind; message: string }
   | { type: 'restart'; reason: string; delayMs: number };
 
 export interface PoolOptions {
@@ -90,8 +93,9 @@ export class InferencePool {
   submit(text: string, s: number[], w: number[]): Promise<ScoreResult> {
     if (this.state !== 'ready') {
       const message = this.state === 'closed' ? 'router closed' : 'router unavailable: worker restarting';
-      this.emit({ type: 'error', kind: this.state === 'closed' ? 'closed' : 'unavailable', message });
-      return Promise.resolve({ error: message });
+      const kind = this.state === 'closed' ? 'closed' : 'unavailable';
+      this.emit({ type: 'error', kind, message });
+      return Promise.resolve({ error: message, kind });
     }
     const id = this.nextId++;
     const deadline = now() + this.opts.timeoutMs;
@@ -209,7 +213,7 @@ export class InferencePool {
     this.pending.clear();
     this.inWorker.clear();
     this.outbox = [];
-    for (const p of all) p.resolve({ error: message });
+    for (const p of all) p.resolve({ error: message, kind });
     if (all.length) this.emit({ type: 'error', kind, message });
   }
 
@@ -240,7 +244,7 @@ export class InferencePool {
       this.pending.delete(id);
       const kind = msg === 'timeout' ? 'timeout' : msg.startsWith('tokenizer') ? 'tokenizer' : 'inference';
       this.emit({ type: 'error', kind, message: msg });
-      p.resolve({ error: msg === 'timeout' ? `router timeout: no score within ${this.opts.timeoutMs} ms` : msg });
+      p.resolve({ error: msg === 'timeout' ? `router timeout: no score within ${this.opts.timeoutMs} ms` : msg, kind });
     }
     if (this.pending.size === 0) this.worker?.unref();
   }
@@ -259,7 +263,7 @@ export class InferencePool {
     for (const [id, p] of this.pending) {
       if (p.deadline > t) break;
       this.pending.delete(id);
-      p.resolve({ error: message });
+      p.resolve({ error: message, kind: 'timeout' });
       this.emit({ type: 'error', kind: 'timeout', message });
     }
     if (this.pending.size === 0) this.worker?.unref();

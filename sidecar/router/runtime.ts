@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { Calibrator, ReferenceSet, parseReferenceScores, type Calibrated, type QuantileTable } from './calibration.ts';
 import { ManifestError, modelTable, readRouterFiles, type RouterFiles, type RouterManifest } from './manifest.ts';
 import { createPlacer, sparse, type Placement, type Placer } from './placement.ts';
-import { InferencePool, type PoolEvent, type ScoreResult } from './pool.ts';
+import { InferencePool, type PoolEvent, type RouterErrorKind, type ScoreResult } from './pool.ts';
+
+export type { RouterErrorKind, ScoreResult };
 
 /** router/artifacts, resolved relative to this file (the repo, or the image's copy of it). */
 export const BUILTIN_ROUTER_DIR: string = fileURLToPath(new URL('../../router/artifacts/', import.meta.url));
@@ -87,6 +89,11 @@ export interface RouterRuntime {
   observe(key: string, strongModel: string, weakModel: string, score: number): void;
   /** Validates a pair at config time: placement of both sides, and what calibration starts from. */
   pair(strongModel: string, weakModel: string): PairInfo | { error: string };
+  /**
+   * Explicit ratings (provider model id → Arena-Hard-Auto rating) for models neither in the table nor on the
+   * leaderboard, e.g. from the policies; they take precedence over the leaderboard. Re-places every pair.
+   */
+  addRatings(ratings: Record<string, number>): void;
   /** Drops calibration state of keys (policy names) no longer configured. */
   retainKeys(keep: (key: string) => boolean): void;
   stats(): { state: string; restarts: number; pending: number; inWorker: number };
@@ -101,7 +108,7 @@ class Runtime implements RouterRuntime {
   readonly manifest: RouterManifest;
   private readonly pool: InferencePool;
   private readonly placer: Placer;
-  private readonly ratings: Record<string, number>;
+  private ratings: Record<string, number>;
   private readonly reference: ReferenceSet | null;
   private readonly calibrator: Calibrator;
   private readonly pairs = new Map<string, PairEntry | { error: string }>();
@@ -147,6 +154,11 @@ class Runtime implements RouterRuntime {
     return e;
   }
 
+  addRatings(ratings: Record<string, number>): void {
+    this.ratings = { ...this.ratings, ...Object.fromEntries(Object.entries(ratings).map(([k, v]) => [k.trim().toLowerCase(), v])) };
+    this.pairs.clear();
+  }
+
   pair(strong: string, weak: string): PairInfo | { error: string } {
     const e = this.entry(strong, weak);
     return 'error' in e ? e : e.info;
@@ -157,9 +169,9 @@ class Runtime implements RouterRuntime {
     let r: ScoreResult;
     try {
       const e = this.entry(strong, weak);
-      r = 'error' in e ? { error: e.error } : await this.pool.submit(capText(typeof text === 'string' ? text : String(text ?? ''), this.maxChars), e.s, e.w);
+      r = 'error' in e ? { error: e.error, kind: 'placement' } : await this.pool.submit(capText(typeof text === 'string' ? text : String(text ?? ''), this.maxChars), e.s, e.w);
     } catch (err) {
-      r = { error: `router: ${(err as Error).message}` };
+      r = { error: `router: ${(err as Error).message}`, kind: 'internal' };
     }
     if (this.onEvent) {
       try { this.onEvent({ type: 'score', ms: performance.now() - t0, ok: 'score' in r }); } catch { /* observer */ }

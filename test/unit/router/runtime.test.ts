@@ -73,9 +73,16 @@ describe('builtin router through the worker', () => {
 
   it('an unplaceable model is an {error} naming it, at once and without the worker', async () => {
     const r = await rt.score('hi', 'gpt-4o', golden.weak);
-    assert.ok('error' in r && /"gpt-4o"/.test(r.error));
+    assert.ok('error' in r && /"gpt-4o"/.test(r.error) && r.kind === 'placement');
     const p = rt.pair('gpt-4o', golden.weak);
     assert.ok('error' in p);
+  });
+
+  it('addRatings() makes an unrated id placeable (a policy giving its rating)', async () => {
+    rt.addRatings({ 'GPT-4o': 79.21 });
+    const a = await rt.score('hi', 'gpt-4o', golden.weak);
+    const b = await rt.score('hi', 'gpt-4o-2024-05-13', golden.weak);
+    assert.ok('score' in a && 'score' in b && a.score === b.score);
   });
 
   it('pair() reports placement and what calibration starts from', () => {
@@ -154,10 +161,10 @@ describe('failure behaviour', () => {
       const pending = rt.score('hello', 'model-3', 'model-0');
       (rt as unknown as { pool: { testMessage(m: unknown): void } }).pool.testMessage({ t: 'test-crash' });
       const r = await pending;
-      assert.ok('error' in r && /crash/.test(r.error), JSON.stringify(r));
+      assert.ok('error' in r && /crash/.test(r.error) && r.kind === 'crash', JSON.stringify(r));
       assert.equal(rt.ready(), false);
       const during = await rt.score('hello', 'model-3', 'model-0');
-      assert.ok('error' in during && /restarting/.test(during.error));
+      assert.ok('error' in during && /restarting/.test(during.error) && during.kind === 'unavailable');
       await until(() => rt.ready());
       const again = await rt.score('hello', 'model-3', 'model-0');
       assert.ok('score' in again && again.score === before.score);
@@ -176,7 +183,7 @@ describe('failure behaviour', () => {
       const t0 = performance.now();
       const r = await rt.score('hello', 'model-3', 'model-0');
       const waited = performance.now() - t0;
-      assert.ok('error' in r && /timeout/.test(r.error), JSON.stringify(r));
+      assert.ok('error' in r && /timeout/.test(r.error) && r.kind === 'timeout', JSON.stringify(r));
       assert.ok(waited < 200, `answered after ${waited} ms`);
       await until(() => rt.stats().restarts === 1, 3000);
       await until(() => rt.ready());
@@ -192,7 +199,7 @@ describe('failure behaviour', () => {
     const rt = await loadRouter(dir, { warmup: 1 });
     await rt.close();
     const r = await rt.score('x', 'model-1', 'model-0');
-    assert.ok('error' in r && /closed/.test(r.error));
+    assert.ok('error' in r && /closed/.test(r.error) && r.kind === 'closed');
     await rt.close();
   });
 });
