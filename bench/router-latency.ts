@@ -290,7 +290,7 @@ function renderMd(o: typeof out): string {
     lines.push(`| ${L} tok | ${r.single.tokenizeMsPerRequest} | ${r.single.inferMsPerRequest} | ${r.single.latencyMs.p50} | ${st.tokenizeMs} | ${st.onnxRunMs} |`);
   }
   const m = o.rssMiB;
-  lines.push('', `**Memory**: RSS ${m.bareProcess} MiB for the bare process, ${m.beforeLoad} MiB with the runtime's modules imported (ajv/TypeBox included, which the sidecar loads anyway), ${m.afterLoadAndWarmup} MiB after loadRouter() (load + warm-up: **+${m.addedAfterWarmup} MiB**), ${m.afterRuns} MiB after the runs (+${m.addedAfterRuns} MiB; the worker's V8 heap then ${m.workerHeapAfterRuns?.totalMiB} MiB, ${m.workerHeapAfterRuns?.usedMiB} MiB used; the rest of the growth is this process's own load generation and onnxruntime's arena), ${m.afterIdle3s} MiB after 3 s idle. Load + warm-up took ${o.loadMs} ms.`);
+  lines.push('', `**Memory**: RSS ${m.bareProcess} MiB for the bare process, ${m.beforeLoad} MiB with the runtime's modules imported (ajv/TypeBox included, which the sidecar loads anyway), ${m.afterLoadAndWarmup} MiB after loadRouter() (load + warm-up: **+${m.addedAfterWarmup} MiB**), ${m.afterRuns} MiB after the runs (+${m.addedAfterRuns} MiB; the worker's V8 heap then ${m.workerHeapAfterRuns?.totalMiB} MiB, ${m.workerHeapAfterRuns?.usedMiB} MiB used; the rest of the growth: this thread's V8 heap (the load generator runs here too), malloc arenas, onnxruntime's arena), ${m.afterIdle3s} MiB after 3 s idle. Load + warm-up took ${o.loadMs} ms.`);
   lines.push('', `Targets: p50 ≤ ${o.targets.p50Ms} ms and p99 ≤ ${o.targets.p99Ms} ms up to 512 tokens; added RSS ≤ ${o.targets.addedRssMiB} MiB.`,
     '', `Comparison point: ${o.comparison}`, '');
   return lines.join('\n');

@@ -236,7 +236,7 @@ export class ReferenceSet {
   }
 
   /** The reference for strong/weak weight vectors, or null when some pair it needs has no table. */
-  forPair(strong: ArrayLike<number>, weak: ArrayLike<number>): { table: QuantileTable; how: 'exact' | 'mixture' | 'same' } | null {
+  forPair(strong: ArrayLike<number>, weak: ArrayLike<number>): { table: QuantileTable; how: 'exact' | 'mixture' } | null {
     const terms: { c: number; t: QuantileTable }[] = [];
     let same = true;
     for (let i = 0; i < strong.length; i++) {

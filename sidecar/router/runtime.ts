@@ -100,7 +100,7 @@ export interface RouterRuntime {
   close(): Promise<void>;
 }
 
-interface PairEntry { info: PairInfo; s: number[]; w: number[]; ref: { table: QuantileTable; how: string } | null }
+interface PairEntry { info: PairInfo; s: number[]; w: number[]; ref: { table: QuantileTable; how: 'exact' | 'mixture' } | null }
 
 class Runtime implements RouterRuntime {
   readonly version: string;
@@ -122,7 +122,7 @@ class Runtime implements RouterRuntime {
     this.pool = pool;
     this.placer = placer;
     this.reference = reference;
-    this.ratings = Object.fromEntries(Object.entries(opts.ratings ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    this.ratings = Object.fromEntries(Object.entries(opts.ratings ?? {}).map(([k, v]) => [norm(k), v]));
     this.calibrator = new Calibrator({ ...(opts.window ? { window: opts.window } : {}), ...(opts.minScores !== undefined ? { minScores: opts.minScores } : {}) });
     this.onEvent = opts.onEvent;
     this.maxChars = files.manifest.tokenizer.max_length * CHARS_PER_TOKEN_CAP;
@@ -137,16 +137,16 @@ class Runtime implements RouterRuntime {
   }
 
   private entry(strong: string, weak: string): PairEntry | { error: string } {
-    const key = `${strong.toLowerCase()}\u0000${weak.toLowerCase()}`;
+    const key = `${norm(strong)}\u0000${norm(weak)}`;
     let e = this.pairs.get(key);
     if (!e) {
-      const s = this.placer.place(strong, this.ratings[strong.trim().toLowerCase()]);
-      const w = this.placer.place(weak, this.ratings[weak.trim().toLowerCase()]);
+      const s = this.placer.place(strong, this.ratings[norm(strong)]);
+      const w = this.placer.place(weak, this.ratings[norm(weak)]);
       if ('error' in s || 'error' in w) {
         e = { error: ['error' in s ? `strong ${s.error}` : '', 'error' in w ? `weak ${w.error}` : ''].filter(Boolean).join('; ') };
       } else {
         const ref = this.reference?.forPair(s.weights, w.weights) ?? null;
-        e = { info: { strong: s, weak: w, reference: ref ? (ref.how === 'same' ? 'none' : ref.how) : 'none' }, s: sparse(s.weights), w: sparse(w.weights), ref };
+        e = { info: { strong: s, weak: w, reference: ref ? ref.how : 'none' }, s: sparse(s.weights), w: sparse(w.weights), ref };
       }
       if (this.pairs.size > 10_000) this.pairs.clear(); // bounded: pairs come from configuration
       this.pairs.set(key, e);
@@ -155,7 +155,7 @@ class Runtime implements RouterRuntime {
   }
 
   addRatings(ratings: Record<string, number>): void {
-    this.ratings = { ...this.ratings, ...Object.fromEntries(Object.entries(ratings).map(([k, v]) => [k.trim().toLowerCase(), v])) };
+    this.ratings = { ...this.ratings, ...Object.fromEntries(Object.entries(ratings).map(([k, v]) => [norm(k), v])) };
     this.pairs.clear();
   }
 
@@ -216,7 +216,8 @@ export function capText(text: string, maxChars: number): string {
   return text.slice(0, cut);
 }
 
-const calKey = (key: string, strong: string, weak: string) => `${key}\u0000${strong.trim().toLowerCase()}\u0000${weak.trim().toLowerCase()}`;
+const norm = (name: string) => name.trim().toLowerCase();
+const calKey = (key: string, strong: string, weak: string) => `${key}\u0000${norm(strong)}\u0000${norm(weak)}`;
 
 /**
  * Loads a router directory (or its manifest.json / .onnx path): validates the manifest, starts the worker, which
