@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { ensureLitellm, LITELLM_VERSION, startLitellm, writeLitellmConfig } from './litellm.ts';
 import { mergeLoads, runLoad, withoutRaw, type LoadResult } from './lib/load.ts';
 import { loadAverage, machineInfo, waitForQuiet } from './lib/machine.ts';
-import { histogramSummaryMs, parseHistogram, scrape, type Histogram } from './lib/metrics.ts';
+import { histogramSummaryMs, parseHistogram, runtimeStats, scrape, type Histogram, type RuntimeStats } from './lib/metrics.ts';
 import { freePort, installCleanup, sleep, spawnChild, stopAll, waitForHttp, type Child } from './lib/processes.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.ts';
 import { renderMarkdown } from './lib/report.ts';
@@ -71,7 +71,6 @@ interface Subject {
 
 async function main(): Promise<void> {
   installCleanup();
-  const started = new Date();
   const commandLine = ['node', 'bench/proxy-overhead.ts', ...process.argv.slice(2)].join(' ');
   const outDir = resolve(flags.out!);
   mkdirSync(outDir, { recursive: true });
@@ -87,6 +86,7 @@ async function main(): Promise<void> {
 
   let quietWait: Awaited<ReturnType<typeof waitForQuiet>> | undefined;
   if (waitIdleArg !== undefined) quietWait = await waitForQuiet(0.7, Number(waitIdleArg) || 20, log);
+  const started = new Date();
   const loadAtStart = loadAverage();
   log(`load average ${loadAtStart.join(' ')}; ${QUICK ? 'QUICK (smoke) run' : 'full run'}`);
   const t0 = performance.now();
@@ -172,22 +172,25 @@ async function main(): Promise<void> {
    * One rate for several subjects: a warm-up each, then measured segments alternating between them
    * (direct, proxy, direct, proxy, …), pooled per subject.
    */
-  const fixedRun = async (subjects: Subject[], rate: number, totalSec: number): Promise<Map<Subject, { r: LoadResult; hist?: HistogramSummary }>> => {
+  const fixedRun = async (subjects: Subject[], rate: number, totalSec: number): Promise<Map<Subject, { r: LoadResult; hist?: HistogramSummary; runtime?: RuntimeStats }>> => {
     for (const s of subjects) await load(s, rate, PLAN.warmupSec, `${s.name} warmup`);
     const segments = Math.max(1, Math.round(totalSec / PLAN.segmentSec));
     const parts = new Map<Subject, Awaited<ReturnType<typeof runLoad>>[]>(subjects.map((s) => [s, []]));
-    const before = new Map<Subject, Histogram>();
-    for (const s of subjects) if (s.metricsURL) before.set(s, parseHistogram(await scrape(s.metricsURL), OVERHEAD_METRIC, { stream: 'false' }));
+    const before = new Map<Subject, string>();
+    for (const s of subjects) if (s.metricsURL) before.set(s, await scrape(s.metricsURL));
     for (let i = 0; i < segments; i++) {
       for (const s of subjects) parts.get(s)!.push(await load(s, rate, totalSec / segments, `${s.name} @${rate}/s #${i + 1}`));
     }
-    const out = new Map<Subject, { r: LoadResult; hist?: HistogramSummary }>();
+    const out = new Map<Subject, { r: LoadResult; hist?: HistogramSummary; runtime?: RuntimeStats }>();
     for (const s of subjects) {
       const r = mergeLoads(`${s.name} @${rate}/s`, parts.get(s)!);
       log(`${s.name} @${rate}/s: achieved ${r.achievedRps.toFixed(0)}/s, p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(3)} ms, non2xx ${r.non2xx}, errors ${r.errors}`);
       const b = before.get(s);
-      if (s.metricsURL && b) out.set(s, { r, hist: histogramSummaryMs(parseHistogram(await scrape(s.metricsURL), OVERHEAD_METRIC, { stream: 'false' }), b) });
-      else out.set(s, { r });
+      if (s.metricsURL && b !== undefined) {
+        const a = await scrape(s.metricsURL);
+        const overhead = (t: string): Histogram => parseHistogram(t, OVERHEAD_METRIC, { stream: 'false' });
+        out.set(s, { r, hist: histogramSummaryMs(overhead(a), overhead(b)), runtime: runtimeStats(a, b) });
+      } else out.set(s, { r });
     }
     return out;
   };
@@ -200,7 +203,9 @@ async function main(): Promise<void> {
     const d = res.get(direct)!;
     const p = res.get(triage)!;
     directFixed.set(rate, d.r);
-    triageFixed.push(row(rate, d.r, p.r, p.hist));
+    const rr = row(rate, d.r, p.r, p.hist);
+    if (p.runtime) rr.sidecarRuntime = p.runtime;
+    triageFixed.push(rr);
   }
 
   // ── highest sustained rate (unthrottled) ──

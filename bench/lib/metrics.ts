@@ -79,3 +79,36 @@ export function histogramSummaryMs(after: Histogram, before: Histogram): { count
     note: 'interpolated within buckets 0.1/0.25/0.5/1/2.5/5/10 ms…',
   };
 }
+
+/** A gauge's value (first series matching the labels), or NaN. */
+export function parseGauge(text: string, name: string): number {
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+export interface RuntimeStats {
+  /** GCs between the scrapes by kind (minor = scavenge, major = mark-compact, incremental, weakcb). */
+  gc: Record<string, { count: number; totalMs: number; over10ms: number }>;
+  /** The sidecar's event-loop delay since the first scrape (prom-client resets it on every scrape), ms,
+   * beyond the monitor's 10 ms sampling interval. */
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
+}
+
+const GC_METRIC = 'triage_process_nodejs_gc_duration_seconds';
+const LAG = 'triage_process_nodejs_eventloop_lag';
+const LAG_RESOLUTION_MS = 10;
+
+/** GC and event-loop delay of the sidecar between two /metrics scrapes (prom-client default metrics). */
+export function runtimeStats(afterText: string, beforeText: string): RuntimeStats {
+  const gc: RuntimeStats['gc'] = {};
+  for (const kind of ['minor', 'major', 'incremental', 'weakcb']) {
+    const d = diffHistogram(parseHistogram(afterText, GC_METRIC, { kind }), parseHistogram(beforeText, GC_METRIC, { kind }));
+    if (d.count <= 0) continue;
+    const upTo10ms = d.buckets.find((b) => Math.abs(b.le - 0.01) < 1e-9)?.count ?? d.count;
+    gc[kind] = { count: d.count, totalMs: d.sum * 1000, over10ms: d.count - upTo10ms };
+  }
+  // monitorEventLoopDelay records the interval between its timer's ticks, so every value includes the
+  // sampling interval (prom-client's default eventLoopMonitoringPrecision, 10 ms): taken off here.
+  const lag = (q: string): number => Math.max(0, parseGauge(afterText, `${LAG}_${q}_seconds`) * 1000 - LAG_RESOLUTION_MS);
+  return { gc, eventLoopDelayMs: { p50: lag('p50'), p99: lag('p99'), max: lag('max') } };
+}

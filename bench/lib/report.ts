@@ -65,20 +65,39 @@ export function renderMarkdown(r: Results): string {
     out.push(`| ${row.rate} | ${f(h?.p50)} | ${f(h?.p90)} | ${f(h?.p99)} | ${f(h?.max, 2)} | ${g?.count ?? 'n/a'} | ${f(g?.meanMs)} | ${f(g?.p50Ms)} | ${f(g?.p99Ms)} |`);
   }
   out.push('');
-  out.push('Load generator health: how late the pacer sent requests vs their schedule (ms), p50 / p99 — large values mean the generator itself was starved of CPU.', '');
-  out.push('| offered req/s | direct | Triage | LiteLLM |', '|---|---|---|---|');
+  out.push(
+    'The sidecar\'s runtime over the same Triage runs (prom-client default metrics): garbage collections by kind (count, total ms, how many took over 10 ms) and its event-loop delay (p50 / p99 / max, ms, beyond the 10 ms sampling interval of the monitor; prom-client resets it on each scrape).',
+    '',
+  );
+  out.push('| offered req/s | minor GC | major GC | incremental GC | event-loop delay p50 / p99 / max |', '|---|---|---|---|---|');
+  for (const row of r.triage.fixedRate) {
+    const rt = row.sidecarRuntime;
+    const gc = (k: string): string => {
+      const g = rt?.gc[k];
+      return g ? `${g.count}, ${f(g.totalMs, 1)} ms, ${g.over10ms} > 10 ms` : '0';
+    };
+    out.push(`| ${row.rate} | ${gc('minor')} | ${gc('major')} | ${gc('incremental')} | ${rt ? `${f(rt.eventLoopDelayMs.p50, 1)} / ${f(rt.eventLoopDelayMs.p99, 1)} / ${f(rt.eventLoopDelayMs.max, 1)}` : 'n/a'} |`);
+  }
+  out.push('');
+  out.push(
+    'Contention: how late the pacer sent requests vs their schedule (ms, p50 / p99; large values mean the load generator itself was short of CPU), and the cores busy with *other* work on the machine during each run (all busy cores minus mock, proxy and load generator).',
+    '',
+  );
+  out.push('| offered req/s | send lag direct | send lag Triage | send lag LiteLLM | other cores busy: direct / Triage / LiteLLM runs |', '|---|---|---|---|---|');
   for (const row of r.triage.fixedRate) {
     const lag = (l: LoadResult | undefined): string => (l?.sendLagMs ? `${f(l.sendLagMs.p50, 2)} / ${f(l.sendLagMs.p99, 2)}` : 'n/a');
-    out.push(`| ${row.rate} | ${lag(row.direct)} | ${lag(row.proxy)} | ${lag(litellmAt(row.rate)?.proxy)} |`);
+    const others = (l: LoadResult | undefined): string => f(l?.cpuCores?.others, 2);
+    const ll = litellmAt(row.rate)?.proxy;
+    out.push(`| ${row.rate} | ${lag(row.direct)} | ${lag(row.proxy)} | ${lag(ll)} | ${others(row.direct)} / ${others(row.proxy)} / ${others(ll)} |`);
   }
   out.push('');
 
   out.push('## Highest sustained rate (unthrottled)', '');
   const mx = r.triage.max;
-  out.push(`${mx.direct.connections} connections, ${f(mx.direct.durationSec, 0)} s, as fast as answers come back. CPU = average cores busy during the run (1.0 = one core).`, '');
-  out.push('| path | req/s | p50 ms | p99 ms | non-2xx + errors | CPU proxy | CPU mock | CPU load generator |', '|---|---|---|---|---|---|---|---|');
+  out.push(`${mx.direct.connections} connections, ${f(mx.direct.durationSec, 0)} s, as fast as answers come back. CPU = average cores busy during the run (1.0 = one core; "others" = other people's work on the machine).`, '');
+  out.push('| path | req/s | p50 ms | p99 ms | non-2xx + errors | CPU proxy | CPU mock | CPU load generator | CPU others |', '|---|---|---|---|---|---|---|---|---|');
   const maxRow = (name: string, l: LoadResult): string =>
-    `| ${name} | ${f(l.achievedRps, 0)} | ${f(l.latencyMs.p50, 2)} | ${f(l.latencyMs.p99, 2)} | ${l.non2xx + l.errors} | ${f(l.cpuCores?.proxy, 2)} | ${f(l.cpuCores?.mock, 2)} | ${f(l.cpuCores?.loadgen, 2)} |`;
+    `| ${name} | ${f(l.achievedRps, 0)} | ${f(l.latencyMs.p50, 2)} | ${f(l.latencyMs.p99, 2)} | ${l.non2xx + l.errors} | ${f(l.cpuCores?.proxy, 2)} | ${f(l.cpuCores?.mock, 2)} | ${f(l.cpuCores?.loadgen, 2)} | ${f(l.cpuCores?.others, 2)} |`;
   out.push(maxRow('direct', mx.direct), maxRow('**Triage**', mx.triage));
   if (r.litellm) out.push(maxRow('LiteLLM', r.litellm.max));
   out.push('');

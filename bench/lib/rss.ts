@@ -95,19 +95,38 @@ export function sampleRss(pid: number, intervalMs: number, tree = true): { stop(
 
 export const mib = (kib: number | undefined): number => (kib ?? Number.NaN) / 1024;
 
-/** Measures the CPU the given processes (trees) and this process use over a window. */
+/** Busy CPU seconds of the whole machine so far (all cores; /proc/stat minus idle and iowait). */
+export function machineBusySeconds(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest counted in user)
+  const busy = (v[0] ?? 0) + (v[1] ?? 0) + (v[2] ?? 0) + (v[5] ?? 0) + (v[6] ?? 0) + (v[7] ?? 0);
+  return busy / CLK_TCK;
+}
+
+/** Measures the CPU the given processes (trees), this process, and everything else use over a window. */
 export function cpuMeter(pids: Record<string, number>): { stop(): Record<string, number> } {
   const t0 = performance.now();
   const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, treeCpuSeconds(p)]));
   const self0 = process.cpuUsage();
+  const machine0 = machineBusySeconds();
   return {
-    /** Cores used on average over the window (1.0 = one core fully busy), per name, plus "loadgen". */
+    /**
+     * Cores used on average over the window (1.0 = one core fully busy), per name, plus "loadgen" (this
+     * process), "machine" (all busy cores) and "others" (machine minus the three: other people's jobs).
+     */
     stop() {
       const secs = (performance.now() - t0) / 1000;
       const out: Record<string, number> = {};
-      for (const [k, p] of Object.entries(pids)) out[k] = (treeCpuSeconds(p) - (before[k] ?? 0)) / secs;
+      let ours = 0;
+      for (const [k, p] of Object.entries(pids)) {
+        out[k] = (treeCpuSeconds(p) - (before[k] ?? 0)) / secs;
+        ours += out[k];
+      }
       const self = process.cpuUsage(self0);
       out.loadgen = (self.user + self.system) / 1e6 / secs;
+      out.machine = (machineBusySeconds() - machine0) / secs;
+      out.others = Math.max(0, out.machine - ours - out.loadgen);
       return out;
     },
   };

@@ -2,7 +2,7 @@
 
 import type { LoadResult } from './load.ts';
 import type { MachineInfo } from './machine.ts';
-import type { histogramSummaryMs } from './metrics.ts';
+import type { histogramSummaryMs, RuntimeStats } from './metrics.ts';
 import type { ProfileSummary } from './profile.ts';
 import type { RssSampling } from './rss.ts';
 import type { TtfbResult } from './stream.ts';
@@ -17,6 +17,8 @@ export interface FixedRateRow {
   addedMs: { p50: number; p90: number; p99: number; mean: number };
   /** The sidecar's own triage_proxy_overhead_seconds histogram (Triage only), over the same run. */
   selfReportedHistogramMs?: HistogramSummary;
+  /** The sidecar's GCs and event-loop delay over the same runs (Triage only). */
+  sidecarRuntime?: RuntimeStats;
 }
 
 export interface HeldStreamsReport {
