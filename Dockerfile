@@ -16,6 +16,8 @@ COPY cli ./cli
 COPY api ./api
 COPY sidecar ./sidecar
 COPY operator ./operator
+# The builtin classifier: ONNX, tokenizer, manifest, reference scores.
+COPY router/artifacts ./router/artifacts
 # The proxy binds 127.0.0.1:4000; the admin listener (metrics, probes) 0.0.0.0:4001.
 EXPOSE 4001
 USER 65532:65532

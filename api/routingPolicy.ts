@@ -20,6 +20,10 @@ export const LOAD_BALANCING = ['weighted', 'leastBusy', 'lowestLatency'] as cons
 export const ModelTarget = Obj({
   name: Name('The name requests and the router use for this target.'),
   deployments: Type.Array(Deployment, { description: 'Interchangeable deployments, load-balanced.', minItems: 1, maxItems: 16 }),
+  rating: Type.Optional(Type.Number({
+    description: "Arena-Hard-Auto rating of the first deployment's model, for the classifier to place a model it was not trained on and whose id is not in its rating table.",
+    minimum: 0, maximum: 100,
+  })),
   loadBalancing: StringEnum(LOAD_BALANCING, {
     description: 'How a deployment is picked: weighted random, fewest in flight, or lowest recent latency. Deployments in cooldown are skipped.',
     default: 'weighted',
@@ -32,7 +36,7 @@ export const ROUTER_INPUTS = ['lastUser', 'conversation'] as const;
 type RouterT = { type: string; target?: string; strong?: string; weak?: string; threshold?: number; strongFraction?: number };
 
 export const Router = Obj({
-  type: StringEnum(ROUTER_TYPES, { description: 'classifier scores each prompt; random picks by strongFraction; fixed always sends to target.' }),
+  type: StringEnum(ROUTER_TYPES, { description: 'classifier scores each prompt; random picks by strongFraction; fixed always sends to target.', default: 'classifier' }),
   target: Type.Optional(Type.String({ description: 'The model every request goes to (type fixed).', maxLength: 63 })),
   strong: Type.Optional(Type.String({ description: 'The model used when the score reaches the threshold.', maxLength: 63 })),
   weak: Type.Optional(Type.String({ description: 'The model used below the threshold.', maxLength: 63 })),

@@ -5,6 +5,7 @@ const USAGE = `usage: triage <command> [flags]
 commands:
   sidecar    run the sidecar proxy (standalone: --config FILE; in a cluster: --operator URL)
   operator   run the Kubernetes operator (reconcilers, webhook, config streams)
+  router     score, eval, calibrate, check: the classifier on the command line (same code as the sidecar)
   gen crds DIR [DOC]   write the CRDs generated from the api/ contract into DIR (and the config reference to DOC)
 `;
 
@@ -18,6 +19,10 @@ async function main(argv: string[]): Promise<number> {
     case 'operator': {
       const { runOperatorCommand } = await import('../operator/cli.ts');
       return runOperatorCommand(rest);
+    }
+    case 'router': {
+      const { runRouterCommand } = await import('./router.ts');
+      return runRouterCommand(rest);
     }
     case 'gen': {
       if (rest[0] !== 'crds' || !rest[1]) break;

@@ -12,6 +12,8 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import type { Shared } from './proxy/context.ts';
 import { closeUpstreamPools } from './proxy/upstream.ts';
 import { HealthRegistry } from './resilience/health.ts';
+import { ClassifierLoader } from './router/loader.ts';
+import { RouterRegistry } from './router/runtime.ts';
 import { createProxyServer } from './server.ts';
 
 export interface SidecarOptions {
@@ -34,6 +36,7 @@ export interface Sidecar {
   store: ConfigStore;
   metrics: Metrics;
   health: HealthRegistry;
+  routers: RouterRegistry;
   /** Re-reads the config file now (tests; the watcher calls it on change). */
   reload(): Promise<string[]>;
   close(): Promise<void>;
@@ -74,10 +77,22 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const operator = opts.operator ? startOperatorClient({ ...opts.operator, store, log }) : undefined;
 
   registerCooldownGauge(metrics, health);
-  const shared: Shared = { metrics, health, log, maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES };
+  const routers = new RouterRegistry({
+    onEvent: (e) => {
+      if (e.type === 'restart') metrics.routerWorkerRestarts.inc();
+      else if (e.type === 'batch') metrics.routerBatch.observe(e.size);
+    },
+  });
+  const classifiers = new ClassifierLoader(routers, log);
+  store.onApplied = (cfg) => classifiers.load(cfg);
+  if (store.current) classifiers.load(store.current);
+  const shared: Shared = { metrics, health, log, routers, maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES };
   const proxy = createProxyServer(store, shared);
   const admin = createServer(createAdminApp(metrics.registry, {
-    ready: () => (store.current ? { ok: true, reasons: [] } : { ok: false, reasons: ['no config'] }),
+    ready: () => {
+      const reasons = [...(store.current ? [] : ['no config']), ...classifiers.pending()];
+      return { ok: reasons.length === 0, reasons };
+    },
   }));
   await Promise.all([listen(proxy, proxyAddr), listen(admin, adminAddr)]);
   const proxyURL = urlOf(proxy);
@@ -85,7 +100,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   log.info({ proxy: proxyURL, admin: adminURL, version: store.current?.version }, 'sidecar listening');
 
   return {
-    proxyURL, adminURL, store, metrics, health, reload: () => reload(),
+    proxyURL, adminURL, store, metrics, health, routers, reload: () => reload(),
     async close() {
       watcher?.close();
       operator?.close();
@@ -93,6 +108,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       admin.closeAllConnections();
       await Promise.all([closeServer(proxy), closeServer(admin)]);
       await closeUpstreamPools();
+      await routers.closeAll();
     },
   };
 }

@@ -71,9 +71,24 @@ export function createMetrics() {
       labelNames: ['policy', 'route'] as const, registers: r,
     }),
     routerErrors: new Counter({
-      name: 'triage_router_errors_total', help: 'Requests routed by onRouterError because the classifier could not score.',
-      labelNames: ['policy'] as const, registers: r,
+      name: 'triage_router_errors_total', help: 'Requests routed by onRouterError because the classifier could not score, by kind.',
+      labelNames: ['policy', 'kind'] as const, registers: r,
     }),
+    routerScore: new Histogram({
+      name: 'triage_router_score', help: 'Classifier scores, P(strong model needed).', labelNames: ['policy'] as const, registers: r,
+      // The builtin's scores sit in a narrow band: fine buckets there.
+      buckets: [0.1, 0.2, 0.3, 0.4, 0.45, 0.5, 0.52, 0.54, 0.56, 0.57, 0.58, 0.59, 0.6, 0.62, 0.65, 0.7, 0.8, 0.9],
+    }),
+    routerThreshold: new Gauge({
+      name: 'triage_router_threshold', help: 'The threshold in force (calibrated from strongFraction, or fixed).',
+      labelNames: ['policy', 'source'] as const, registers: r,
+    }),
+    routerDuration: new Histogram({
+      name: 'triage_router_classify_duration_seconds', help: 'Classification time as the request saw it (queue, tokenise, infer).',
+      labelNames: ['policy'] as const, buckets: fast, registers: r,
+    }),
+    routerWorkerRestarts: new Counter({ name: 'triage_router_worker_restarts_total', help: 'Router worker restarts.', registers: r }),
+    routerBatch: new Histogram({ name: 'triage_router_batch_size', help: 'Prompts per inference batch.', buckets: [1, 2, 4, 8, 16, 32], registers: r }),
     clientAborts: new Counter({ name: 'triage_client_aborts_total', help: 'Requests the client abandoned before the answer ended.', registers: r }),
   };
 }

@@ -29,6 +29,10 @@ export interface CompiledPolicy {
   name: string;
   models: Map<string, CompiledModel>;
   router: Router;
+  /** The provider model ids the classifier places for the strong and weak targets (their first deployments). */
+  routerIds?: { strong: string; weak: string };
+  /** Ratings given on model targets, by provider model id, for the classifier's placement. */
+  ratings: Record<string, number>;
   /** Fallback rules in order: from model → targets, per error class. */
   fallbacks: { from: string; to: string[]; when: Set<ErrorClass> }[];
   retries: BackoffSettings & { attempts: number };
@@ -76,6 +80,8 @@ function compilePolicy(p: SidecarPolicy, deployment: (key: string, model: string
       deployments: m.deployments.map((d) => deployment(d.providerKey, d.model, d.weight)),
     }])),
     router: p.router,
+    ...(p.router.strong && p.router.weak ? { routerIds: { strong: firstModel(p, p.router.strong), weak: firstModel(p, p.router.weak) } } : {}),
+    ratings: Object.fromEntries(p.models.filter((m) => m.rating !== undefined).map((m) => [m.deployments[0]!.model, m.rating!])),
     fallbacks: (p.fallbacks ?? []).map((f) => ({ from: f.from, to: f.to, when: new Set(f.when) })),
     retries: { attempts: p.retries.attempts, backoff: p.retries.backoff, baseMs: parseDuration(p.retries.baseDelay), maxMs: parseDuration(p.retries.maxDelay) },
     timeouts: { connectMs: parseDuration(p.timeouts.connect), firstByteMs: parseDuration(p.timeouts.firstByte), idleMs: parseDuration(p.timeouts.idle) },
@@ -85,3 +91,5 @@ function compilePolicy(p: SidecarPolicy, deployment: (key: string, model: string
     },
   };
 }
+
+const firstModel = (p: SidecarPolicy, target: string) => p.models.find((m) => m.name === target)!.deployments[0]!.model;

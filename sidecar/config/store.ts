@@ -11,6 +11,8 @@ export type Source = 'file' | 'operator';
 
 export class ConfigStore {
   current: CompiledConfig | undefined;
+  /** Called after a new config is swapped in. */
+  onApplied: (cfg: CompiledConfig) => void = () => {};
   readonly #metrics: Metrics;
   readonly #log: Logger;
   readonly #health: HealthRegistry;
@@ -39,6 +41,7 @@ export class ConfigStore {
     this.#metrics.configInfo.set({ version: next.version }, 1);
     this.#metrics.configReloads.inc({ source, result: 'applied' });
     this.#log.info({ source, version: next.version, policies: [...next.policies.keys()] }, 'config applied');
+    this.onApplied(next);
     return [];
   }
 }

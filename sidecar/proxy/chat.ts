@@ -12,7 +12,10 @@ import type { IngressCodec } from '../ingress/types.ts';
 import type { ChatMessage, ChatRequest, SseEvent, Usage } from '../providers/chat.ts';
 import { classifyNetworkError } from '../resilience/errorClass.ts';
 import { callUpstream, readUpstreamJson, toClientError } from './call.ts';
-import { decide, type Decision } from '../routing/decide.ts';
+import { decide, thresholdOf, type Decision } from '../routing/decide.ts';
+import { applyOverride, parseRouterModel, parseRouterOverride } from '../routing/override.ts';
+import type { ScoreResult } from '../router/pool.ts';
+import type { Router } from '../../api/routingPolicy.ts';
 import { resolveModel } from '../routing/resolve.ts';
 import { runAttempts, UpstreamError, type Success } from './attempts.ts';
 import type { RequestContext } from './context.ts';
@@ -31,11 +34,19 @@ export async function handleChat(ctx: RequestContext, codec: IngressCodec, body:
   } catch (err) {
     throw badRequest((err as Error).message);
   }
-  const resolved = resolveModel(ctx.config, request.model);
+  const byName = parseRouterModel(request.model);
+  const resolved = byName ? { kind: 'policy' as const, policy: ctx.config.defaultPolicy } : resolveModel(ctx.config, request.model);
   const policy = resolved.policy;
+  const override = byName ?? parseRouterOverride(headerOf(ctx, 'x-triage-router'));
+  let router = policy.router;
+  if (override && resolved.kind === 'policy') {
+    const r = applyOverride(router, override);
+    if (!r) throw badRequest(`Policy "${policy.name}" has a fixed router: there is no strong/weak pair to override.`, 'model');
+    router = r;
+  }
   const decision = resolved.kind === 'model'
     ? { route: 'fixed' as const, model: resolved.model }
-    : await routeByPolicy(ctx, policy, request);
+    : await routeByPolicy(ctx, policy, router, request);
   const stream = request.stream === true;
   const clientWantsUsage = request.stream_options?.include_usage === true;
 
@@ -70,14 +81,40 @@ export async function handleChat(ctx: RequestContext, codec: IngressCodec, body:
   }
 }
 
-async function routeByPolicy(ctx: RequestContext, policy: CompiledPolicy, req: ChatRequest): Promise<Decision> {
-  const score = policy.router.type === 'classifier' && ctx.classify
-    ? await ctx.classify(policy.name, routerInput(req, policy.router.input))
-    : undefined;
-  const d = decide(policy.router, score);
+async function routeByPolicy(ctx: RequestContext, policy: CompiledPolicy, router: Router, req: ChatRequest): Promise<Decision> {
+  if (router.type !== 'classifier') {
+    const d = decide(router, undefined);
+    ctx.metrics.routerDecisions.inc({ policy: policy.name, route: d.route });
+    return d;
+  }
+  const ids = policy.routerIds!;
+  const rt = ctx.routers.peek(router.model);
+  const t0 = performance.now();
+  const score: ScoreResult = rt
+    ? await rt.score(routerInput(req, router.input), ids.strong, ids.weak)
+    : { error: 'the classifier is not loaded', kind: 'unavailable' };
+  ctx.metrics.routerDuration.observe({ policy: policy.name }, (performance.now() - t0) / 1000);
+  let threshold = router.threshold;
+  if (threshold === undefined) {
+    threshold = rt ? rt.threshold(policy.name, ids.strong, ids.weak, router.strongFraction!) : thresholdOf(router);
+  }
+  const d = decide(router, score, Math.random, threshold);
+  if ('score' in score) {
+    // Every scored request feeds the pod's own calibration, whatever was decided.
+    rt!.observe(policy.name, ids.strong, ids.weak, score.score);
+    ctx.metrics.routerScore.observe({ policy: policy.name }, score.score);
+  } else {
+    ctx.metrics.routerErrors.inc({ policy: policy.name, kind: score.kind });
+  }
   ctx.metrics.routerDecisions.inc({ policy: policy.name, route: d.route });
-  if (d.routerError) ctx.metrics.routerErrors.inc({ policy: policy.name });
+  if (rt) d.routerVersion = rt.version;
+  ctx.log.debug({ policy: policy.name, route: d.route, score: d.score, threshold: d.threshold, error: d.routerError }, 'router decision');
   return d;
+}
+
+function headerOf(ctx: RequestContext, name: string): string | undefined {
+  const v = ctx.req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }
 
 /** The text the classifier reads: the last user turn, or the conversation. */
@@ -144,6 +181,7 @@ function triageHeaders(ctx: RequestContext, policy: CompiledPolicy, decision: De
   if (decision.score !== undefined) h['x-triage-score'] = decision.score.toFixed(4);
   if (decision.threshold !== undefined) h['x-triage-threshold'] = decision.threshold.toFixed(4);
   if (decision.routerError) h['x-triage-router-error'] = decision.routerError;
+  if (decision.routerVersion) h['x-triage-router-version'] = decision.routerVersion;
   return h;
 }
 

@@ -6,14 +6,15 @@ import type { CompiledConfig } from '../config/compile.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { HealthRegistry } from '../resilience/health.ts';
+import type { RouterRegistry } from '../router/runtime.ts';
 
 export interface Shared {
   metrics: Metrics;
   health: HealthRegistry;
   log: Logger;
   maxBodyBytes: number;
-  /** Scores a prompt for the classifier router; absent until a classifier is loaded. */
-  classify?: (policy: string, text: string) => Promise<{ score: number } | { error: string }>;
+  /** Classifier routers by `router.model`, loaded when a config names them. */
+  routers: RouterRegistry;
 }
 
 export interface RequestContext extends Shared {

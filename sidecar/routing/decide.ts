@@ -12,6 +12,8 @@ export interface Decision {
   threshold?: number;
   /** Set when the classifier could not score and onRouterError decided. */
   routerError?: string;
+  /** The classifier's version, when one scored. */
+  routerVersion?: string;
 }
 
 /** threshold, or the (1 − strongFraction) quantile of a uniform score for the random router. */
@@ -19,9 +21,9 @@ export function thresholdOf(router: Router): number {
   return router.threshold ?? 1 - (router.strongFraction ?? 0.5);
 }
 
-export function decide(router: Router, classifierScore: { score: number } | { error: string } | undefined, random = Math.random): Decision {
+/** `threshold` overrides the policy's own (a calibrated or per-request threshold). */
+export function decide(router: Router, classifierScore: { score: number } | { error: string } | undefined, random = Math.random, threshold = thresholdOf(router)): Decision {
   if (router.type === 'fixed') return { route: 'fixed', model: router.target! };
-  const threshold = thresholdOf(router);
   let score: number;
   if (router.type === 'random') score = random();
   else if (classifierScore && 'score' in classifierScore) score = classifierScore.score;
