@@ -60,9 +60,9 @@ metadata: {name: support-bot, namespace: team-a}
 spec:
   selector: {matchLabels: {app: support-bot}}
   models:
-    - {name: strong, deployments: [{providerKey: ${OPERATOR_NS}/openai, model: gpt-4o}]}
-    - {name: weak, deployments: [{providerKey: ${OPERATOR_NS}/anthropic, model: claude-3-5-haiku-latest}]}
-  router: {type: random, strong: strong, weak: weak, strongFraction: 0.5}
+    - {name: strong, deployments: [{providerKey: ${OPERATOR_NS}/openai, model: gpt-4o-2024-05-13}]}
+    - {name: weak, deployments: [{providerKey: ${OPERATOR_NS}/anthropic, model: claude-3-haiku-20240307}]}
+  router: {type: classifier, strong: strong, weak: weak, strongFraction: 0.4}
   fallbacks: [{from: strong, to: [weak], when: [rateLimited, serverError, timeout]}]
 `;
     step('kubectl apply -f - (Secrets, ProviderKeys, a RoutingPolicy)');
@@ -82,10 +82,10 @@ spec:
 
     step('the app calls the sidecar with the official OpenAI SDK');
     const client = new OpenAI({ apiKey: 'unused', baseURL: `http://127.0.0.1:${sys.sidecarPorts.proxy}/v1`, maxRetries: 0 });
-    for (const prompt of ['What is 2+2?', 'Prove the four colour theorem.', 'Say hi', 'Summarise the CAP theorem.']) {
+    for (const prompt of ['What is 2+2?', 'Prove the four colour theorem.', 'Say hi', 'Prove, step by step and with full rigour, that every finite integral domain is a field. Then explain where finiteness is used, give a counterexample without it, and generalise the argument to finite rings without zero divisors (Wedderburn).']) {
       const r = await client.chat.completions.create({ model: 'support-bot', messages: [{ role: 'user', content: prompt }] }).withResponse();
       const h = r.response.headers;
-      console.log(`  ${prompt.padEnd(34)} route=${h.get('x-triage-route')?.padEnd(6)} model=${h.get('x-triage-model')?.padEnd(6)} provider=${h.get('x-triage-provider')?.padEnd(9)} → ${r.data.model}`);
+      console.log(`  ${(prompt.length > 34 ? `${prompt.slice(0, 31)}...` : prompt).padEnd(34)} route=${h.get('x-triage-route')?.padEnd(6)} score=${h.get('x-triage-score')} threshold=${h.get('x-triage-threshold')} provider=${h.get('x-triage-provider')?.padEnd(9)} → ${r.data.model}`);
     }
 
     step('kubectl get routingpolicies -n team-a');

@@ -29,10 +29,11 @@ async function main(): Promise<void> {
     policies: [{
       name: 'default',
       models: [
-        { name: 'strong', deployments: [{ providerKey: 'openai', model: 'gpt-4o' }] },
-        { name: 'weak', deployments: [{ providerKey: 'claude', model: 'claude-3-5-haiku-latest' }, { providerKey: 'gemini', model: 'gemini-2.0-flash' }] },
+        { name: 'strong', deployments: [{ providerKey: 'openai', model: 'gpt-4o-2024-05-13' }] },
+        { name: 'weak', deployments: [{ providerKey: 'claude', model: 'claude-3-haiku-20240307' }, { providerKey: 'gemini', model: 'gemini-1.5-flash-001' }] },
       ],
-      router: { type: 'random', strong: 'strong', weak: 'weak', strongFraction: 0.5 },
+      // The builtin classifier scores each prompt; the threshold calibrates to send ~40% to strong.
+      router: { type: 'classifier', strong: 'strong', weak: 'weak', strongFraction: 0.4 },
       fallbacks: [{ from: 'strong', to: ['weak'], when: ['rateLimited', 'serverError', 'timeout'] }],
       retries: { attempts: 1, baseDelay: '50ms' },
     }],
@@ -62,9 +63,10 @@ async function main(): Promise<void> {
       `${h.get('x-triage-overhead-ms')} ms`, answer.slice(0, 32),
     ]);
 
-    for (const prompt of ['What is 2+2?', 'Prove that there are infinitely many primes.', 'Say hi', 'Write a haiku about Kubernetes']) {
+    for (const prompt of ['What is 2+2?', 'Prove that there are infinitely many primes.', 'Say hi', 'Prove, step by step and with full rigour, that every finite integral domain is a field. Then explain where finiteness is used, give a counterexample without it, and generalise the argument to finite rings without zero divisors (Wedderburn).']) {
       const r = await openai.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }).withResponse();
-      row(`openai sdk: ${prompt}`, r.response.headers, r.data.choices[0]!.message.content ?? '');
+      row(`openai sdk: ${prompt.length > 48 ? `${prompt.slice(0, 45)}...` : prompt}`, r.response.headers, r.data.choices[0]!.message.content ?? '');
+      rows.at(-1)![1] += ` (${r.response.headers.get('x-triage-score')} vs ${r.response.headers.get('x-triage-threshold')})`;
     }
     const streamed = await openai.chat.completions.create({ model: 'weak', stream: true, messages: [{ role: 'user', content: 'stream me a sentence' }] }).withResponse();
     let text = '';
