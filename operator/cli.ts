@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseHostPort } from '../sidecar/main.ts';
+import { parseHostPort } from '../sidecar/http/address.ts';
 import { startOperator } from './main.ts';
 
 const USAGE = `usage: triage operator [flags]

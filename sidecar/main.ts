@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import type { Shared } from './proxy/context.ts';
 import { closeUpstreamPools } from './proxy/upstream.ts';
+import { parseHostPort as parseAddress } from './http/address.ts';
 import { HealthRegistry } from './resilience/health.ts';
 import { ClassifierLoader } from './router/loader.ts';
 import { RouterRegistry } from './router/runtime.ts';
@@ -47,9 +48,11 @@ export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 export class StartupError extends Error {}
 
 export function parseHostPort(s: string): { host: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(s);
-  if (!m) throw new StartupError(`invalid address "${s}": expected host:port`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+  try {
+    return parseAddress(s);
+  } catch (err) {
+    throw new StartupError((err as Error).message);
+  }
 }
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
