@@ -61,6 +61,7 @@ const rt = await loadRouter(BUILTIN_ROUTER_DIR, {
   onEvent: (e) => {
     if (e.type === 'batch') batches.push(e as BatchEvent);
     else if (e.type === 'error') errors++;
+    else if (e.type === 'restart') log(`worker restart: ${e.reason}`);
   },
 });
 const loadMs = performance.now() - t0Load;
@@ -226,6 +227,7 @@ for (const L of LENGTHS) {
   results[String(L)] = { tokens: tokenCounts[L], single: s, openLoop: open, saturation50: sat };
 }
 const rssAfterRuns = rssMiB();
+const mainAfterRuns = process.memoryUsage();
 const workerHeap = await (rt as unknown as { pool: { heap(): Promise<{ used_heap_size: number; total_heap_size: number } | undefined> } }).pool.heap();
 await sleep(3000);
 const rssAfterIdle = rssMiB();
@@ -250,6 +252,7 @@ const out = {
     addedAfterWarmup: Math.round((rssLoaded - rssStart) * 10) / 10,
     addedAfterRuns: Math.round((rssAfterRuns - rssStart) * 10) / 10,
     afterIdle3s: Math.round(rssAfterIdle * 10) / 10,
+    mainThreadAfterRuns: { heapTotalMiB: Math.round(mainAfterRuns.heapTotal / 2 ** 20 * 10) / 10, heapUsedMiB: Math.round(mainAfterRuns.heapUsed / 2 ** 20 * 10) / 10, externalMiB: Math.round(mainAfterRuns.external / 2 ** 20 * 10) / 10 },
     workerHeapAfterRuns: workerHeap ? { totalMiB: Math.round(workerHeap.total_heap_size / 2 ** 20 * 10) / 10, usedMiB: Math.round(workerHeap.used_heap_size / 2 ** 20 * 10) / 10 } : null,
   },
   results,
@@ -290,7 +293,7 @@ function renderMd(o: typeof out): string {
     lines.push(`| ${L} tok | ${r.single.tokenizeMsPerRequest} | ${r.single.inferMsPerRequest} | ${r.single.latencyMs.p50} | ${st.tokenizeMs} | ${st.onnxRunMs} |`);
   }
   const m = o.rssMiB;
-  lines.push('', `**Memory**: RSS ${m.bareProcess} MiB for the bare process, ${m.beforeLoad} MiB with the runtime's modules imported (ajv/TypeBox included, which the sidecar loads anyway), ${m.afterLoadAndWarmup} MiB after loadRouter() (load + warm-up: **+${m.addedAfterWarmup} MiB**), ${m.afterRuns} MiB after the runs (+${m.addedAfterRuns} MiB; the worker's V8 heap then ${m.workerHeapAfterRuns?.totalMiB} MiB, ${m.workerHeapAfterRuns?.usedMiB} MiB used; the rest of the growth: this thread's V8 heap (the load generator runs here too), malloc arenas, onnxruntime's arena), ${m.afterIdle3s} MiB after 3 s idle. Load + warm-up took ${o.loadMs} ms.`);
+  lines.push('', `**Memory**: RSS ${m.bareProcess} MiB for the bare process, ${m.beforeLoad} MiB with the runtime's modules imported (ajv/TypeBox included, which the sidecar loads anyway), ${m.afterLoadAndWarmup} MiB after loadRouter() (load + warm-up: **+${m.addedAfterWarmup} MiB**), ${m.afterRuns} MiB after the runs (+${m.addedAfterRuns} MiB; the worker's V8 heap then ${m.workerHeapAfterRuns?.totalMiB} MiB (${m.workerHeapAfterRuns?.usedMiB} used), this thread's V8 heap ${m.mainThreadAfterRuns.heapTotalMiB} MiB (${m.mainThreadAfterRuns.heapUsedMiB} used; the load generator runs here too); the rest is native: malloc arenas of both threads, onnxruntime's arena), ${m.afterIdle3s} MiB after 3 s idle. Load + warm-up took ${o.loadMs} ms.`);
   lines.push('', `Targets: p50 ≤ ${o.targets.p50Ms} ms and p99 ≤ ${o.targets.p99Ms} ms up to 512 tokens; added RSS ≤ ${o.targets.addedRssMiB} MiB.`,
     '', `Comparison point: ${o.comparison}`, '');
   return lines.join('\n');

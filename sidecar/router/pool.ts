@@ -111,9 +111,19 @@ export class InferencePool {
     });
   }
 
-  /** The worker's V8 heap statistics (undefined while it is down). */
-  heap(): Promise<{ used_heap_size: number; total_heap_size: number } | undefined> {
-    return this.worker && this.state === 'ready' ? this.worker.getHeapStatistics() : Promise.resolve(undefined);
+  /** The worker's V8 heap statistics (undefined while it is down, or without an answer within 2 s). */
+  async heap(): Promise<{ used_heap_size: number; total_heap_size: number } | undefined> {
+    const w = this.worker;
+    if (!w || this.state !== 'ready') return undefined;
+    // a ref'd timer keeps the process up for the answer (an idle worker is unref'd, and Node delivers the answer
+    // without a ref of its own) and bounds the wait
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), 2000); });
+    try {
+      return await Promise.race([w.getHeapStatistics(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Test hooks (only when the worker was started with testHooks). */

@@ -184,7 +184,7 @@ describe('failure behaviour', () => {
       const r = await rt.score('hello', 'model-3', 'model-0');
       const waited = performance.now() - t0;
       assert.ok('error' in r && /timeout/.test(r.error) && r.kind === 'timeout', JSON.stringify(r));
-      assert.ok(waited < 200, `answered after ${waited} ms`);
+      assert.ok(waited < 1000, `answered after ${waited} ms`); // not after the 5 s hang
       await until(() => rt.stats().restarts === 1, 3000);
       await until(() => rt.ready());
       const ok = await rt.score('hello', 'model-3', 'model-0');
