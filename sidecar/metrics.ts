@@ -81,7 +81,7 @@ export function createMetrics() {
     }),
     routerThreshold: new Gauge({
       name: 'triage_router_threshold', help: 'The threshold in force (calibrated from strongFraction, or fixed).',
-      labelNames: ['policy', 'source'] as const, registers: r,
+      labelNames: ['policy'] as const, registers: r,
     }),
     routerDuration: new Histogram({
       name: 'triage_router_classify_duration_seconds', help: 'Classification time as the request saw it (queue, tokenise, infer).',

@@ -98,6 +98,7 @@ async function routeByPolicy(ctx: RequestContext, policy: CompiledPolicy, router
   if (threshold === undefined) {
     threshold = rt ? rt.threshold(policy.name, ids.strong, ids.weak, router.strongFraction!) : thresholdOf(router);
   }
+  ctx.metrics.routerThreshold.set({ policy: policy.name }, threshold);
   const d = decide(router, score, Math.random, threshold);
   if ('score' in score) {
     // Every scored request feeds the pod's own calibration, whatever was decided.
@@ -117,11 +118,15 @@ function headerOf(ctx: RequestContext, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** The text the classifier reads: the last user turn, or the conversation. */
+/** Characters of a conversation the classifier reads: its tail, since the tokenizer keeps the first 512 tokens. */
+const CONVERSATION_TAIL = 4096;
+
+/** The text the classifier reads: the last user turn (text parts joined by newlines, per the router
+ * contract), or the end of the whole conversation. */
 export function routerInput(req: ChatRequest, input: 'lastUser' | 'conversation'): string {
   const text = (m: ChatMessage) => typeof m.content === 'string' ? m.content
-    : (m.content ?? []).map((p) => (p.type === 'text' ? p.text : '')).join(' ');
-  if (input === 'conversation') return req.messages.map(text).join('\n');
+    : (m.content ?? []).filter((p) => p.type === 'text').map((p) => (p as { text: string }).text).join('\n');
+  if (input === 'conversation') return req.messages.map(text).join('\n').slice(-CONVERSATION_TAIL);
   for (let i = req.messages.length - 1; i >= 0; i--) if (req.messages[i]!.role === 'user') return text(req.messages[i]!);
   return '';
 }
@@ -178,8 +183,9 @@ function triageHeaders(ctx: RequestContext, policy: CompiledPolicy, decision: De
     'x-triage-overhead-ms': Math.max(0, overheadMs).toFixed(3),
   };
   if (ok.fallbackFrom) h['x-triage-fallback-from'] = ok.fallbackFrom;
-  if (decision.score !== undefined) h['x-triage-score'] = decision.score.toFixed(4);
-  if (decision.threshold !== undefined) h['x-triage-threshold'] = decision.threshold.toFixed(4);
+  // Six digits: the builtin's scores sit in a narrow band.
+  if (decision.score !== undefined) h['x-triage-score'] = decision.score.toFixed(6);
+  if (decision.threshold !== undefined) h['x-triage-threshold'] = decision.threshold.toFixed(6);
   if (decision.routerError) h['x-triage-router-error'] = decision.routerError;
   if (decision.routerVersion) h['x-triage-router-version'] = decision.routerVersion;
   return h;

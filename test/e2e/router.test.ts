@@ -78,7 +78,7 @@ describe('classifier routing', () => {
       stderr: sink(() => {}),
     });
     assert.equal(code, 0);
-    assert.equal(Number(response.headers.get('x-triage-score')).toFixed(4), (JSON.parse(out) as { score: number }).score.toFixed(4));
+    assert.equal(Number(response.headers.get('x-triage-score')).toFixed(6), (JSON.parse(out) as { score: number }).score.toFixed(6));
   });
 
   test('strongFraction holds on the pod\'s own traffic', async () => {
@@ -96,7 +96,7 @@ describe('classifier routing', () => {
   test('RouteLLM-style overrides: router-<type>-<threshold> and the x-triage-router header', async () => {
     const always = await ask('router-classifier-0', 'hi');
     assert.equal(always.response.headers.get('x-triage-route'), 'strong');
-    assert.equal(always.response.headers.get('x-triage-threshold'), '0.0000');
+    assert.equal(always.response.headers.get('x-triage-threshold'), '0.000000');
     const never = await ask('router-mf-1', 'Prove the Riemann hypothesis.');
     assert.equal(never.response.headers.get('x-triage-route'), 'weak');
     const byHeader = await ask('default', 'hi', { 'x-triage-router': 'classifier-0' });
