@@ -30,6 +30,8 @@ export interface LoadSpec {
   overheadHeader?: boolean;
   /** Processes whose CPU use to report over the run (name → pid). */
   cpuPids?: Record<string, number>;
+  /** Called for every counted 2xx answer: performance.now() at its end, and its latency (ms). */
+  onLatency?: (atMs: number, latencyMs: number) => void;
 }
 
 export interface LoadResult {
@@ -84,7 +86,10 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult & { raw: RawSa
         first = false;
         return;
       }
-      if (status >= 200 && status < 300) latencies.push(duration);
+      if (status >= 200 && status < 300) {
+        latencies.push(duration);
+        spec.onLatency?.(performance.now(), duration);
+      }
     });
     if (spec.overheadHeader) {
       client.on('headers', (o: { headers?: string[] }) => {
