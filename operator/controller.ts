@@ -249,11 +249,12 @@ export class Controller {
 
   /** Publishes this replica's session counts (debounced; forced for heartbeats). */
   #scheduleReport(force = false): void {
-    if (this.#o.leader.isLeader()) this.#queueAllPolicies();
     if (this.#reportTimer && !force) return;
     clearTimeout(this.#reportTimer);
     this.#reportTimer = setTimeout(() => {
       this.#reportTimer = undefined;
+      // Once per debounce window, not per ACK: each reconcile walks every session.
+      if (this.#o.leader.isLeader()) this.#queueAllPolicies();
       const stats = JSON.stringify(Object.fromEntries(this.distributor.policyStats()));
       if (stats === this.#lastReport && !force) return;
       this.#lastReport = stats;

@@ -109,6 +109,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
       await leader.stop();
       await new Promise<void>((r) => server.close(() => r()));
       probes.close();
+      kube.close();
     },
   };
 }

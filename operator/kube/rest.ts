@@ -2,7 +2,7 @@
 // @kubernetes/client-node do not cover server-side apply on subresources, so the few calls the operator
 // makes are spelled out here; watches use the library's ListWatch.
 
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -23,6 +23,8 @@ export const MERGE_PATCH = 'application/merge-patch+json';
 export class Kube {
   readonly kc: KubeConfig;
   readonly server: URL;
+  /** One keep-alive pool to the apiserver: a TLS handshake per request cost the operator CPU and memory. */
+  #agent: Agent | undefined;
 
   constructor(kc: KubeConfig) {
     this.kc = kc;
@@ -32,6 +34,8 @@ export class Kube {
   async request<T = any>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     const opts: RequestOptions = { method, headers: { accept: 'application/json' } };
     await this.kc.applyToHTTPSOptions(opts);
+    this.#agent ??= new Agent({ keepAlive: true, maxSockets: 32, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized });
+    opts.agent = this.#agent;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) Object.assign(opts.headers!, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) });
     const url = new URL(path, this.server);
@@ -57,6 +61,9 @@ export class Kube {
   }
 
   get<T = any>(path: string): Promise<T> { return this.request<T>('GET', path); }
+
+  /** Closes the pooled connections. */
+  close(): void { this.#agent?.destroy(); }
 
   /** GET that answers undefined for 404. */
   async find<T = any>(path: string): Promise<T | undefined> {
